@@ -1,0 +1,55 @@
+// Connection: the handler-facing send/close API; flow control lives with the loop.
+#include "reactor/connection.h"
+
+#include "reactor/event_loop.h"
+#include "reactor/log.h"
+
+namespace reactor {
+
+void Connection::send(Buffer&& data) {
+  loop_->assert_in_loop_thread();
+  if (flags_ & (kClosed | kShutWr)) return;  // nobody to deliver to: the buffer goes back
+  size_t n = data.size();
+  wq_.append_buffer(loop_->slices(), std::move(data));
+  loop_->stats().write_queue_bytes.add(n);
+  after_append();
+}
+
+void Connection::send(const void* data, size_t len) {
+  loop_->assert_in_loop_thread();
+  if ((flags_ & (kClosed | kShutWr)) || len == 0) return;
+  uint64_t before = wq_.bytes();
+  if (!wq_.append_copy(loop_->slices(), static_cast<const char*>(data), len)) {
+    // The pool cap is sized far above the sum of high-water marks; hitting it means memory
+    // for this loop is exhausted. Dropping bytes silently is not an option: cut the connection.
+    loop_->stats().write_queue_bytes.add(wq_.bytes() - before);
+    LOG_ERROR("buffer pool exhausted (%zu buffers); aborting connection fd %d",
+              loop_->buffers().max_buffers(), fd_);
+    loop_->stats().pool_exhausted.add();
+    abort(true);
+    return;
+  }
+  loop_->stats().write_queue_bytes.add(len);
+  after_append();
+}
+
+void Connection::after_append() {
+  loop_->maybe_pause(*this);
+  // Outside a callback nothing will flush for us later: try the write now.
+  if (!(flags_ & kInCallback)) loop_->flush_after_callback(*this);
+}
+
+void Connection::close() {
+  loop_->assert_in_loop_thread();
+  if (flags_ & (kClosing | kClosed)) return;
+  set(kClosing);
+  if (!(flags_ & kPaused)) loop_->backend().stop_receive(*this);
+  if (!(flags_ & kInCallback)) loop_->finish_close_if_ready(*this);
+}
+
+void Connection::abort(bool reset) {
+  loop_->assert_in_loop_thread();
+  loop_->close_now(*this, reset);
+}
+
+}  // namespace reactor

@@ -1,0 +1,101 @@
+// One TCP (or Unix stream) connection: its socket, write queue, flow-control and close state.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "reactor/buffer_pool.h"
+#include "reactor/timer_wheel.h"
+#include "reactor/write_queue.h"
+
+namespace reactor {
+
+class EventLoop;
+class ConnectionHandler;
+
+// Names a connection across threads: slot + generation. A stale id (the slot was reused)
+// never matches; raw Connection pointers must not leave the loop thread.
+struct ConnectionId {
+  uint32_t slot = UINT32_MAX;
+  uint32_t gen = 0;
+  bool operator==(const ConnectionId&) const = default;
+};
+
+// Thread affinity: owned by its EventLoop (stored in the loop's slot table, which outlives it);
+// every method must run on that loop's thread.
+//
+// Lifetime: the loop creates a Connection at accept/connect and frees its slot at the end of
+// the loop turn in which the socket was closed, so a Connection& stays valid for the whole of
+// any callback even if the callback closes it. The idle timer is the inherited TimerNode.
+class Connection : public TimerNode {
+ public:
+  enum Flag : uint16_t {
+    kPaused = 1 << 0,      // reading stopped: write queue above the high-water mark
+    kPeerEof = 1 << 1,     // peer's FIN seen; no more reads
+    kClosing = 1 << 2,     // graceful close: finish the queue, then FIN, then close
+    kClosed = 1 << 3,      // socket closed; the slot is freed at the end of the turn
+    kInCallback = 1 << 4,  // inside a handler callback: sends are coalesced, flushed after
+    kShutWr = 1 << 5,      // our FIN is sent; reads are drained and discarded until EOF
+    kConnecting = 1 << 6,  // client connect in progress
+    kQuiet = 1 << 7,       // drain: no activity since the drain began
+    kClient = 1 << 8,      // created by connect(), not accept()
+    kOpened = 1 << 9,      // on_open ran (so on_close is owed)
+  };
+
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Queues bytes for sending; never loses a byte. Inside a handler callback the bytes go out
+  // in one write after the callback returns; elsewhere the write is tried at once.
+  void send(Buffer&& data);
+  void send(const void* data, size_t len);
+  void send(std::string_view s) { send(s.data(), s.size()); }
+
+  // Graceful close: stop reading, flush what is queued, send FIN, then close the socket once
+  // the peer's FIN arrives (or a short linger expires). Never loses queued bytes.
+  void close();
+  // Immediate close: the queue is dropped. reset=true sends RST (SO_LINGER 0): no TIME_WAIT.
+  void abort(bool reset = false);
+
+  uint64_t queued_bytes() const { return wq_.bytes(); }
+  bool is_open() const { return (flags_ & (kClosing | kClosed)) == 0; }
+  bool closed() const { return flags_ & kClosed; }
+  bool has(Flag f) const { return flags_ & f; }
+  bool peer_closed() const { return flags_ & kPeerEof; }
+  bool reading_paused() const { return flags_ & kPaused; }
+  int fd() const { return fd_; }
+  ConnectionId id() const { return ConnectionId{slot_, gen_}; }
+  EventLoop& loop() const { return *loop_; }
+  ConnectionHandler* handler() const { return handler_; }
+  // Per-connection protocol state (owned by the handler; free it in on_close).
+  void* user() const { return user_; }
+  void set_user(void* p) { user_ = p; }
+  // Index of the listener that accepted it (for per-listener metrics), or 0xffff for clients.
+  uint16_t listener_index() const { return listener_; }
+
+ private:
+  friend class EventLoop;
+  friend class EpollBackend;
+  friend class UringBackend;
+
+  void set(Flag f) { flags_ |= f; }
+  void clear(Flag f) { flags_ &= static_cast<uint16_t>(~f); }
+  void after_append();
+
+  EventLoop* loop_ = nullptr;
+  ConnectionHandler* handler_ = nullptr;
+  void* user_ = nullptr;
+  WriteQueue wq_;
+  int fd_ = -1;
+  uint32_t slot_ = 0;
+  uint32_t gen_ = 0;
+  uint32_t last_active_ms_ = 0;  // loop-relative, wraps every 49 days (compared by difference)
+  uint16_t flags_ = 0;
+  uint16_t listener_ = 0xffff;
+  // Backend-private: in-flight operations (io_uring) and readiness bits (epoll).
+  uint16_t pending_ops_ = 0;
+  uint16_t backend_bits_ = 0;
+};
+
+}  // namespace reactor

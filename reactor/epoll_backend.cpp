@@ -1,0 +1,283 @@
+// EpollBackend: edge-triggered readiness turned into accept/receive/send completions.
+#include "reactor/epoll_backend.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "reactor/event_loop.h"
+#include "reactor/log.h"
+
+namespace reactor {
+
+EpollBackend::EpollBackend(EventLoop& loop) : loop_(loop), events_(256) {
+  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + strerror(errno));
+}
+
+EpollBackend::~EpollBackend() {
+  ::close(epfd_);
+}
+
+void EpollBackend::start_accept(Listener& l) {
+  if (l.accepting) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.u64 = tag(kListener, 0, l.index);
+  // ET on a listener with a non-empty backlog reports at once, so nothing queued is missed.
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, l.fd, &ev) != 0) {
+    LOG_ERROR("epoll_ctl(ADD listener %d): %s", l.fd, strerror(errno));
+    return;
+  }
+  l.accepting = true;
+}
+
+void EpollBackend::stop_accept(Listener& l) {
+  if (!l.accepting) return;
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, l.fd, nullptr);
+  l.accepting = false;
+}
+
+void EpollBackend::add_connection(Connection& c) {
+  c.backend_bits_ = kWritable;
+  if (c.has(Connection::kConnecting)) return;  // registered by connect(), after ::connect
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = tag(kConn, c.gen_, c.slot_);
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd_, &ev) != 0) {
+    loop_.on_io_error(c, errno);
+    return;
+  }
+  c.backend_bits_ |= kRegistered;
+}
+
+void EpollBackend::connect(Connection& c, const sockaddr* addr, socklen_t len) {
+  int rc = ::connect(c.fd_, addr, len);
+  int err = rc == 0 ? 0 : errno;
+  if (rc != 0 && err != EINPROGRESS) {
+    loop_.on_connected(c, err);
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = tag(kConn, c.gen_, c.slot_);
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd_, &ev) != 0) {
+    loop_.on_connected(c, errno);
+    return;
+  }
+  c.backend_bits_ |= kRegistered;
+  // Completion (or an immediate success) shows up as an OUT edge; SO_ERROR tells which.
+}
+
+void EpollBackend::start_receive(Connection& c) {
+  c.backend_bits_ |= kRecvOn;
+  // With edge triggering a paused reader may have missed its edge: read on the next turn.
+  if (c.backend_bits_ & kReadable) defer(tag(kConn, c.gen_, c.slot_));
+}
+
+void EpollBackend::stop_receive(Connection& c) {
+  c.backend_bits_ &= ~kRecvOn;
+}
+
+void EpollBackend::flush(Connection& c) {
+  if (!(c.backend_bits_ & kWritable)) return;  // an OUT edge will call us back
+  while (!c.wq_.empty() && !c.closed()) {
+    iovec iov[64];
+    int cnt = c.wq_.gather(loop_.slices(), iov, 64);
+    size_t total = 0;
+    for (int i = 0; i < cnt; ++i) total += iov[i].iov_len;
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(cnt);
+    ssize_t n = ::sendmsg(c.fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      loop_.on_sent(c, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < total) {
+        c.backend_bits_ &= ~kWritable;  // socket buffer full: wait for the OUT edge
+        return;
+      }
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      c.backend_bits_ &= ~kWritable;
+      return;
+    }
+    loop_.on_io_error(c, errno);
+    return;
+  }
+}
+
+void EpollBackend::close(Connection& c) {
+  // close() drops the epoll registration with the last reference to the socket; events
+  // already fetched for it carry the old generation or see kClosed and are ignored.
+  ::close(c.fd_);
+  c.backend_bits_ = 0;
+  loop_.on_closed(c);
+}
+
+void EpollBackend::watch(int fd, FdWatcher* w) {
+  uint32_t index = static_cast<uint32_t>(watchers_.size());
+  for (uint32_t i = 0; i < watchers_.size(); ++i) {
+    if (!watchers_[i]) {
+      index = i;
+      break;
+    }
+  }
+  if (index == watchers_.size()) watchers_.push_back(nullptr);
+  watchers_[index] = w;
+  epoll_event ev{};
+  ev.events = EPOLLIN;  // level-triggered: watchers read what they want, the rest re-reports
+  ev.data.u64 = tag(kWatcher, 0, index);
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+    LOG_ERROR("epoll_ctl(ADD watcher %d): %s", fd, strerror(errno));
+}
+
+void EpollBackend::unwatch(int fd, FdWatcher* w) {
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  for (auto& slot : watchers_) {
+    if (slot == w) slot = nullptr;
+  }
+}
+
+void EpollBackend::defer(uint64_t t) {
+  if ((t >> 62) == kConn) {
+    Connection* c = loop_.find(
+        ConnectionId{static_cast<uint32_t>(t), static_cast<uint32_t>(t >> 32) & 0x3fffffff});
+    if (!c) return;
+    if (c->backend_bits_ & kDeferred) return;
+    c->backend_bits_ |= kDeferred;
+  }
+  deferred_.push_back(t);
+}
+
+void EpollBackend::poll(int timeout_ms) {
+  if (!deferred_.empty()) timeout_ms = starved_ ? 1 : 0;
+  int n = epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
+  if (n < 0) {
+    if (errno != EINTR) LOG_ERROR("epoll_wait: %s", strerror(errno));
+    n = 0;
+  }
+  for (int i = 0; i < n; ++i) on_event(events_[i].data.u64, events_[i].events);
+  if (n == static_cast<int>(events_.size()) && events_.size() < 4096)
+    events_.resize(events_.size() * 2);
+  run_deferred();
+}
+
+void EpollBackend::run_deferred() {
+  if (deferred_.empty()) return;
+  starved_ = false;
+  deferred_running_.swap(deferred_);
+  for (uint64_t t : deferred_running_) {
+    uint64_t kind = t >> 62;
+    if (kind == kConn) {
+      Connection* c = loop_.find(
+          ConnectionId{static_cast<uint32_t>(t), static_cast<uint32_t>(t >> 32) & 0x3fffffff});
+      if (!c || c->closed()) continue;
+      c->backend_bits_ &= ~kDeferred;
+      do_read(*c);
+    } else if (kind == kListener) {
+      auto& ls = loop_.listeners();
+      uint32_t index = static_cast<uint32_t>(t);
+      if (index < ls.size() && ls[index]->accepting) do_accept(*ls[index]);
+    }
+  }
+  deferred_running_.clear();
+}
+
+void EpollBackend::on_event(uint64_t data, uint32_t events) {
+  uint64_t kind = data >> 62;
+  uint32_t index = static_cast<uint32_t>(data);
+  if (kind == kConn) {
+    Connection* c = loop_.find(ConnectionId{index, static_cast<uint32_t>(data >> 32) & 0x3fffffff});
+    if (c && !c->closed()) conn_event(*c, events);
+  } else if (kind == kListener) {
+    auto& ls = loop_.listeners();
+    if (index < ls.size() && ls[index]->accepting) do_accept(*ls[index]);
+  } else if (index < watchers_.size() && watchers_[index]) {
+    watchers_[index]->on_readable();
+  }
+}
+
+void EpollBackend::conn_event(Connection& c, uint32_t events) {
+  if (c.has(Connection::kConnecting)) {
+    if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c.fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    loop_.on_connected(c, err);
+    if (c.closed()) return;
+  }
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.backend_bits_ |= kHup;
+  if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+    c.backend_bits_ |= kWritable;
+    if (!c.wq_.empty()) flush(c);
+    if (c.closed()) return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    c.backend_bits_ |= kReadable;
+    if (c.backend_bits_ & kRecvOn) do_read(c);
+  }
+}
+
+void EpollBackend::do_read(Connection& c) {
+  BufferPool& pool = loop_.buffers();
+  const uint32_t cap = pool.buffer_size();
+  for (uint32_t i = 0; i < loop_.config().read_batch; ++i) {
+    if (!(c.backend_bits_ & kRecvOn) || c.closed()) return;
+    uint32_t id = pool.acquire_id();
+    if (id == BufferPool::kInvalid) {
+      loop_.stats().pool_exhausted.add();
+      starved_ = true;
+      defer(tag(kConn, c.gen_, c.slot_));
+      return;
+    }
+    ssize_t n = ::recv(c.fd_, pool.address(id), cap, 0);
+    if (n > 0) {
+      loop_.on_received(c, Buffer(&pool, id, 0, static_cast<uint32_t>(n)));
+      // A short read drained the socket; new data brings a new edge. After RDHUP we read on
+      // to see the EOF, since the FIN's edge has already been spent.
+      if (static_cast<uint32_t>(n) < cap && !(c.backend_bits_ & kHup)) {
+        c.backend_bits_ &= ~kReadable;
+        return;
+      }
+      continue;
+    }
+    pool.release_id(id);
+    if (n == 0) {
+      c.backend_bits_ &= ~kReadable;
+      loop_.on_peer_eof(c);
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      c.backend_bits_ &= ~kReadable;
+      return;
+    }
+    loop_.on_io_error(c, errno);
+    return;
+  }
+  defer(tag(kConn, c.gen_, c.slot_));  // still readable: continue next turn, after the others
+}
+
+void EpollBackend::do_accept(Listener& l) {
+  for (uint32_t i = 0; i < loop_.config().accept_batch; ++i) {
+    if (!l.accepting) return;
+    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      loop_.on_accepted(l, fd);
+      continue;
+    }
+    int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK) return;
+    if (err == EINTR) continue;
+    loop_.on_accept_error(l, err);
+  }
+  if (l.accepting) defer(tag(kListener, 0, l.index));
+}
+
+}  // namespace reactor

@@ -1,0 +1,452 @@
+// EventLoop: the loop's phases, connection slots, accept policy (limits, EMFILE), close and drain.
+#include "reactor/event_loop.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "reactor/clock.h"
+#include "reactor/handler.h"
+#include "reactor/log.h"
+
+namespace reactor {
+
+void ConnectionHandler::on_peer_closed(Connection& c) {
+  c.close();
+}
+
+EventLoop::EventLoop(const LoopConfig& config)
+    : config_(config),
+      start_ms_(monotonic_ms()),
+      now_ms_(start_ms_),
+      pool_(config.buffer_size, config.max_buffers),
+      slices_(pool_),
+      timers_(start_ms_, 10) {
+  std::string error;
+  backend_ = make_backend(config.backend, *this, &error, &backend_note_);
+  if (!backend_) throw std::runtime_error(error);
+  tasks_ = std::make_unique<TaskQueue>(*this);
+  backend_->watch(tasks_->fd(), tasks_.get());
+  accept_resume_.loop = this;
+  accept_resume_.set_callback(&EventLoop::on_accept_resume);
+  drain_deadline_.loop = this;
+  drain_deadline_.set_callback(&EventLoop::on_drain_deadline);
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+EventLoop::~EventLoop() {
+  // Abort whatever is still open so handlers free their state; then drop the backend.
+  for_each_connection([this](Connection& c) { close_now(c, false); });
+  free_closed();
+  for (auto& l : listeners_) {
+    if (l->fd >= 0) {
+      if (l->accepting) backend_->stop_accept(*l);
+      ::close(l->fd);
+    }
+  }
+  if (tasks_) backend_->unwatch(tasks_->fd(), tasks_.get());
+  accept_resume_.cancel();
+  drain_deadline_.cancel();
+  for (auto& chunk : chunks_) {
+    for (uint32_t i = 0; i < kChunk; ++i) chunk[i].cancel();
+  }
+  backend_.reset();
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
+}
+
+void EventLoop::run() {
+  affinity_.assert_owner();
+  running_ = true;
+  while (running_ && !stop_requested_.load(std::memory_order_relaxed)) {
+    now_ms_ = monotonic_ms();
+    backend_->poll(timers_.next_timeout_ms(now_ms_));
+    now_ms_ = monotonic_ms();
+    timers_.advance(now_ms_);
+    free_closed();
+    if (draining_ && live_ == 0) running_ = false;
+  }
+  running_ = false;
+}
+
+void EventLoop::post(TaskQueue::Task task) {
+  tasks_->post(std::move(task));
+}
+
+void EventLoop::request_stop() {
+  stop_requested_.store(true, std::memory_order_relaxed);
+  tasks_->post([](EventLoop&) {});  // wake the loop so it sees the flag
+}
+
+Connection* EventLoop::find(ConnectionId id) {
+  if (id.slot >= slots_used_) return nullptr;
+  Connection& c = chunks_[id.slot / kChunk][id.slot % kChunk];
+  if (c.gen_ != id.gen || c.fd_ < 0) return nullptr;
+  return &c;
+}
+
+void EventLoop::for_each_connection(const std::function<void(Connection&)>& fn) {
+  for (uint32_t s = 0; s < slots_used_; ++s) {
+    Connection& c = chunks_[s / kChunk][s % kChunk];
+    if (c.fd_ >= 0 && !c.closed()) fn(c);
+  }
+}
+
+Listener& EventLoop::add_listener(int fd, ConnectionHandler* handler, std::string protocol) {
+  affinity_.assert_owner();
+  auto l = std::make_unique<Listener>();
+  l->fd = fd;
+  l->index = static_cast<uint16_t>(listeners_.size());
+  l->handler = handler;
+  l->protocol = std::move(protocol);
+  l->address = bound_address(fd);
+  listeners_.push_back(std::move(l));
+  Listener& ref = *listeners_.back();
+  backend_->start_accept(ref);
+  return ref;
+}
+
+Connection& EventLoop::alloc_connection(int fd, ConnectionHandler* handler) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    if (slots_used_ % kChunk == 0) chunks_.push_back(std::make_unique<Connection[]>(kChunk));
+    slot = slots_used_++;
+  }
+  Connection& c = chunks_[slot / kChunk][slot % kChunk];
+  c.loop_ = this;
+  c.handler_ = handler;
+  c.user_ = nullptr;
+  c.fd_ = fd;
+  c.slot_ = slot;
+  c.flags_ = 0;
+  c.listener_ = 0xffff;
+  c.pending_ops_ = 0;
+  c.backend_bits_ = 0;
+  c.last_active_ms_ = rel_now();
+  c.set_callback(&EventLoop::on_conn_timer);
+  ++live_;
+  stats_.active.add();
+  return c;
+}
+
+void EventLoop::on_accepted(Listener& l, int fd) {
+  if (draining_) {
+    ::close(fd);
+    return;
+  }
+  if (config_.open_connections && config_.max_conns > 0) {
+    int64_t open = config_.open_connections->fetch_add(1, std::memory_order_relaxed);
+    if (open >= config_.max_conns) {
+      config_.open_connections->fetch_sub(1, std::memory_order_relaxed);
+      stats_.rejected_max_conns.add();
+      ::close(fd);
+      return;
+    }
+  } else if (config_.open_connections) {
+    config_.open_connections->fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!l.address.is_unix()) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  Connection& c = alloc_connection(fd, l.handler);
+  c.listener_ = l.index;
+  stats_.accepted.add();
+  backend_->add_connection(c);
+  open_connection(c);
+}
+
+void EventLoop::open_connection(Connection& c) {
+  c.set(Connection::kOpened);
+  c.set(Connection::kInCallback);
+  c.handler_->on_open(c);
+  c.clear(Connection::kInCallback);
+  if (c.closed()) return;
+  flush_after_callback(c);
+  if (c.closed()) return;
+  if (!c.has(Connection::kClosing)) backend_->start_receive(c);
+  arm_idle_timer(c);
+  if (draining_) c.handler_->on_drain(c);
+}
+
+Connection* EventLoop::connect(const SocketAddress& addr, ConnectionHandler* handler) {
+  affinity_.assert_owner();
+  int fd = socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return nullptr;
+  if (!addr.is_unix()) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  if (config_.open_connections) config_.open_connections->fetch_add(1, std::memory_order_relaxed);
+  Connection& c = alloc_connection(fd, handler);
+  c.set(Connection::kClient);
+  c.set(Connection::kConnecting);
+  backend_->add_connection(c);
+  backend_->connect(c, addr.get(), addr.len);
+  return &c;
+}
+
+void EventLoop::on_connected(Connection& c, int err) {
+  c.clear(Connection::kConnecting);
+  if (err != 0) {
+    c.set(Connection::kInCallback);
+    c.handler_->on_connect_failed(c, err);
+    c.clear(Connection::kInCallback);
+    c.set(Connection::kOpened);  // on_close is owed after on_connect_failed
+    if (!c.closed()) close_now(c, false);
+    return;
+  }
+  c.last_active_ms_ = rel_now();
+  open_connection(c);
+}
+
+void EventLoop::on_accept_error(Listener& l, int err) {
+  switch (err) {
+    case EMFILE:
+    case ENFILE: {
+      stats_.rejected_emfile.add();
+      // Shed the connection at the head of the queue with the spare descriptor, so the
+      // listener's readiness clears and the loop does not spin on an accept it cannot do.
+      if (reserve_fd_ >= 0) {
+        ::close(reserve_fd_);
+        reserve_fd_ = -1;
+        int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) ::close(fd);
+        reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      }
+      if (reserve_fd_ < 0) pause_accept(l);  // no spare: back off and let closes free fds
+      break;
+    }
+    case ENOBUFS:
+    case ENOMEM:
+      pause_accept(l);
+      break;
+    case ECONNABORTED:
+    case EPROTO:
+    case EPERM:
+    case EINTR:
+      break;  // transient, per connection: keep accepting
+    default:
+      LOG_WARN("accept on %s: %s", l.address.to_string().c_str(), strerror(err));
+      pause_accept(l);
+      break;
+  }
+}
+
+void EventLoop::pause_accept(Listener& l) {
+  if (!l.accepting) return;
+  backend_->stop_accept(l);
+  stats_.accept_pauses.add();
+  if (!accept_resume_.armed()) timers_.schedule(&accept_resume_, 100);
+}
+
+void EventLoop::on_accept_resume(TimerNode* node) {
+  EventLoop* self = static_cast<AcceptResumeTimer*>(node)->loop;
+  if (self->draining_) return;
+  if (self->reserve_fd_ < 0) self->reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  for (auto& l : self->listeners_) {
+    if (l->fd >= 0 && !l->accepting) self->backend_->start_accept(*l);
+  }
+}
+
+void EventLoop::on_received(Connection& c, Buffer&& data) {
+  stats_.bytes_in.add(data.size());
+  c.last_active_ms_ = rel_now();
+  c.clear(Connection::kQuiet);
+  if (c.has(Connection::kShutWr) || c.has(Connection::kClosing)) return;  // lingering: discard
+  c.set(Connection::kInCallback);
+  c.handler_->on_data(c, std::move(data));
+  c.clear(Connection::kInCallback);
+  flush_after_callback(c);
+}
+
+void EventLoop::on_peer_eof(Connection& c) {
+  if (c.has(Connection::kPeerEof)) return;
+  c.set(Connection::kPeerEof);
+  if (c.has(Connection::kShutWr)) {  // both FINs exchanged: done
+    close_now(c, false);
+    return;
+  }
+  if (c.has(Connection::kClosing)) {
+    finish_close_if_ready(c);
+    return;
+  }
+  c.set(Connection::kInCallback);
+  c.handler_->on_peer_closed(c);
+  c.clear(Connection::kInCallback);
+  flush_after_callback(c);
+}
+
+void EventLoop::on_io_error(Connection& c, int err) {
+  if (c.closed()) return;
+  LOG_DEBUG("connection fd %d: %s", c.fd_, strerror(err));
+  stats_.resets.add();
+  close_now(c, false);
+}
+
+void EventLoop::flush_after_callback(Connection& c) {
+  if (c.closed()) return;
+  if (!c.wq_.empty()) backend_->flush(c);
+  if (!c.closed()) finish_close_if_ready(c);
+}
+
+void EventLoop::maybe_pause(Connection& c) {
+  if (c.wq_.bytes() > config_.high_water && !c.has(Connection::kPaused) &&
+      !c.has(Connection::kPeerEof) && !c.has(Connection::kClosing)) {
+    c.set(Connection::kPaused);
+    stats_.backpressure_pauses.add();
+    backend_->stop_receive(c);
+  }
+}
+
+void EventLoop::on_sent(Connection& c, size_t n) {
+  c.wq_.consume(slices_, n);
+  stats_.bytes_out.add(n);
+  stats_.write_queue_bytes.sub(n);
+  c.last_active_ms_ = rel_now();
+  if (c.has(Connection::kPaused) && c.wq_.bytes() <= config_.low_water) {
+    c.clear(Connection::kPaused);
+    if (!c.has(Connection::kClosing)) {
+      backend_->start_receive(c);
+      // Sends from on_writable are appended only; the backend's flush loop picks them up.
+      c.set(Connection::kInCallback);
+      c.handler_->on_writable(c);
+      c.clear(Connection::kInCallback);
+    }
+  }
+  if (!c.closed()) finish_close_if_ready(c);
+}
+
+void EventLoop::finish_close_if_ready(Connection& c) {
+  if (!c.has(Connection::kClosing) || c.closed() || !c.wq_.empty()) return;
+  if (c.has(Connection::kPeerEof)) {
+    close_now(c, false);  // the peer closed first: our close is the passive one
+    return;
+  }
+  if (c.has(Connection::kShutWr)) return;
+  // We close first: send FIN, keep reading (and discarding) until the peer's FIN so that
+  // unread bytes never turn our close into an RST that could destroy the reply we just sent.
+  if (::shutdown(c.fd_, SHUT_WR) != 0) {
+    close_now(c, false);
+    return;
+  }
+  c.set(Connection::kShutWr);
+  if (c.has(Connection::kPaused)) c.clear(Connection::kPaused);
+  backend_->start_receive(c);
+  timers_.schedule(&c, config_.linger_ms);
+}
+
+void EventLoop::close_now(Connection& c, bool reset) {
+  if (c.closed()) return;
+  c.cancel();  // idle/linger timer
+  if (reset) {
+    linger lg{1, 0};
+    setsockopt(c.fd_, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+  stats_.write_queue_bytes.sub(c.wq_.bytes());
+  c.wq_.clear(slices_);
+  c.set(Connection::kClosed);
+  backend_->close(c);  // calls on_closed() now or once in-flight operations are cancelled
+}
+
+void EventLoop::on_closed(Connection& c) {
+  if (c.has(Connection::kOpened)) {
+    c.set(Connection::kInCallback);
+    c.handler_->on_close(c);
+    c.clear(Connection::kInCallback);
+  }
+  stats_.closed.add();
+  stats_.active.sub();
+  if (config_.open_connections) config_.open_connections->fetch_sub(1, std::memory_order_relaxed);
+  closed_this_turn_.push_back(c.slot_);
+}
+
+void EventLoop::free_closed() {
+  for (uint32_t slot : closed_this_turn_) {
+    Connection& c = chunks_[slot / kChunk][slot % kChunk];
+    c.fd_ = -1;
+    c.gen_++;
+    c.handler_ = nullptr;
+    c.user_ = nullptr;
+    free_slots_.push_back(slot);
+    --live_;
+  }
+  closed_this_turn_.clear();
+}
+
+void EventLoop::arm_idle_timer(Connection& c) {
+  uint64_t timeout = config_.idle_timeout_ms;
+  if (draining_ && (timeout == 0 || timeout > config_.drain_quiet_ms))
+    timeout = config_.drain_quiet_ms;
+  if (timeout > 0 && !c.has(Connection::kShutWr)) timers_.schedule(&c, timeout);
+}
+
+void EventLoop::on_conn_timer(TimerNode* node) {
+  Connection& c = *static_cast<Connection*>(node);
+  EventLoop& loop = *c.loop_;
+  if (c.closed()) return;
+  if (c.has(Connection::kShutWr)) {  // linger expired: the peer never sent its FIN
+    loop.close_now(c, false);
+    return;
+  }
+  uint64_t timeout = loop.config_.idle_timeout_ms;
+  if (loop.draining_ && (timeout == 0 || timeout > loop.config_.drain_quiet_ms))
+    timeout = loop.config_.drain_quiet_ms;
+  if (timeout == 0) return;
+  uint32_t idle = loop.rel_now() - c.last_active_ms_;
+  if (idle < timeout) {
+    loop.timers_.schedule(&c, timeout - idle);  // activity since arming: lazily re-arm
+    return;
+  }
+  if (!loop.draining_) loop.stats_.idle_timeouts.add();
+  if (!c.wq_.empty()) {
+    loop.close_now(c, true);  // the peer has not read for a whole timeout: give up on it
+  } else if (loop.config_.reset_on_idle_timeout && !loop.draining_) {
+    loop.close_now(c, true);
+  } else {
+    c.close();
+  }
+}
+
+void EventLoop::close_listeners() {
+  for (auto& l : listeners_) {
+    if (l->fd < 0) continue;
+    if (l->accepting) backend_->stop_accept(*l);
+    ::close(l->fd);
+    l->fd = -1;
+    if (l->address.is_unix()) ::unlink(l->address.unix_path().c_str());
+  }
+}
+
+void EventLoop::begin_drain(uint64_t drain_timeout_ms) {
+  affinity_.assert_owner();
+  if (draining_) return;
+  draining_ = true;
+  close_listeners();
+  accept_resume_.cancel();
+  for_each_connection([this](Connection& c) {
+    if (c.has(Connection::kClosing)) return;
+    c.set(Connection::kInCallback);
+    c.handler_->on_drain(c);
+    c.clear(Connection::kInCallback);
+    flush_after_callback(c);
+    if (!c.closed() && !c.has(Connection::kShutWr)) arm_idle_timer(c);
+  });
+  if (drain_timeout_ms > 0) timers_.schedule(&drain_deadline_, drain_timeout_ms);
+}
+
+void EventLoop::on_drain_deadline(TimerNode* node) {
+  EventLoop* self = static_cast<DrainDeadline*>(node)->loop;
+  size_t left = self->live_;
+  if (left > 0) LOG_WARN("drain timeout: aborting %zu connection(s)", left);
+  self->for_each_connection([self](Connection& c) { self->close_now(c, false); });
+}
+
+}  // namespace reactor

@@ -1,0 +1,155 @@
+// One single-threaded event loop: owns its backend, buffers, timers, listeners and connections.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reactor/buffer_pool.h"
+#include "reactor/connection.h"
+#include "reactor/io_backend.h"
+#include "reactor/listener.h"
+#include "reactor/loop_stats.h"
+#include "reactor/task_queue.h"
+#include "reactor/thread_affinity.h"
+#include "reactor/timer_wheel.h"
+#include "reactor/write_queue.h"
+
+namespace reactor {
+
+class ConnectionHandler;
+
+struct LoopConfig {
+  BackendKind backend = BackendKind::kAuto;
+  uint32_t buffer_size = 16 * 1024;
+  uint32_t max_buffers = 16384;        // cap per loop (256 MiB of 16 KiB buffers), lazily mapped
+  uint64_t high_water = 1 << 20;       // queued bytes above which reading pauses
+  uint64_t low_water = 256 << 10;      // ... and below which it resumes
+  uint64_t idle_timeout_ms = 60000;    // 0 = off
+  uint64_t drain_quiet_ms = 1000;      // drain: a connection quiet this long is closed
+  uint64_t linger_ms = 2000;           // after our FIN, wait this long for the peer's
+  uint32_t accept_batch = 64;          // accepts per listener per wake-up
+  uint32_t read_batch = 16;            // reads per connection per wake-up (fairness)
+  bool reset_on_idle_timeout = false;  // idle closes send RST: no TIME_WAIT on the server
+  // Shared across loops for --max-conns (0 = unlimited); nullptr = no global limit.
+  std::atomic<int64_t>* open_connections = nullptr;
+  int64_t max_conns = 0;
+  // io_uring: provided-buffer ring entries per loop (power of two).
+  uint32_t uring_ring_buffers = 1024;
+  uint32_t uring_entries = 4096;
+};
+
+// Thread affinity: an EventLoop belongs to the thread that constructed it. Everything but
+// post(), request_stop() and stats() must be called on that thread (asserted in debug builds).
+// Other threads talk to it only through post().
+//
+// Phases of one turn (run()):
+//   1. timeout = time to the next timer slot (0 if the backend has deferred work)
+//   2. backend poll: wait, then dispatch I/O completions -> handler callbacks; the task
+//      queue's eventfd is one of the watched fds, so cross-thread tasks run here too
+//   3. timers: idle timeouts, lingering closes, accept resumption, drain deadline
+//   4. deferred frees: slots of connections closed this turn are recycled
+class EventLoop {
+ public:
+  // Throws std::runtime_error when the requested backend cannot be created.
+  explicit EventLoop(const LoopConfig& config);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  void run();                       // until stopped or a drain completes
+  void post(TaskQueue::Task task);  // any thread
+  void request_stop();              // any thread: stop after this turn, connections aborted
+  void begin_drain(uint64_t drain_timeout_ms);  // loop thread (post() it from elsewhere)
+
+  // Takes ownership of a listening fd. On the loop thread.
+  Listener& add_listener(int fd, ConnectionHandler* handler, std::string protocol);
+  // Client side: a connection to `addr` served by `handler`. nullptr (errno set) if no socket.
+  Connection* connect(const SocketAddress& addr, ConnectionHandler* handler);
+  Connection* find(ConnectionId id);
+
+  const LoopConfig& config() const { return config_; }
+  LoopConfig& mutable_config() { return config_; }  // loop thread: live-tunable fields
+  IoBackend& backend() { return *backend_; }
+  BufferPool& buffers() { return pool_; }
+  SliceArena& slices() { return slices_; }
+  TimerWheel& timers() { return timers_; }
+  LoopStats& stats() { return stats_; }
+  const LoopStats& stats() const { return stats_; }
+  uint64_t now_ms() const { return now_ms_; }
+  bool draining() const { return draining_; }
+  size_t connection_count() const { return live_; }
+  const std::vector<std::unique_ptr<Listener>>& listeners() const { return listeners_; }
+  std::string fallback_note() const { return backend_note_; }
+  void assert_in_loop_thread() const { affinity_.assert_owner(); }
+  // Calls fn for every open connection (diagnostics, drain).
+  void for_each_connection(const std::function<void(Connection&)>& fn);
+
+  // --- completions, called by the backend only ---
+  void on_accepted(Listener& l, int fd);
+  void on_accept_error(Listener& l, int err);
+  void on_connected(Connection& c, int err);
+  void on_received(Connection& c, Buffer&& data);
+  void on_peer_eof(Connection& c);
+  void on_io_error(Connection& c, int err);
+  void on_sent(Connection& c, size_t n);
+  void on_closed(Connection& c);
+
+ private:
+  friend class Connection;
+  struct AcceptResumeTimer : TimerNode {
+    EventLoop* loop = nullptr;
+  };
+  struct DrainDeadline : TimerNode {
+    EventLoop* loop = nullptr;
+  };
+
+  Connection& alloc_connection(int fd, ConnectionHandler* handler);
+  void open_connection(Connection& c);
+  void flush_after_callback(Connection& c);
+  void maybe_pause(Connection& c);
+  void finish_close_if_ready(Connection& c);
+  void close_now(Connection& c, bool reset);
+  void arm_idle_timer(Connection& c);
+  static void on_conn_timer(TimerNode* node);
+  static void on_accept_resume(TimerNode* node);
+  static void on_drain_deadline(TimerNode* node);
+  void pause_accept(Listener& l);
+  void close_listeners();
+  void free_closed();
+  uint32_t rel_now() const { return static_cast<uint32_t>(now_ms_ - start_ms_); }
+
+  LoopConfig config_;
+  ThreadAffinity affinity_;
+  uint64_t start_ms_;
+  uint64_t now_ms_;
+  BufferPool pool_;
+  SliceArena slices_;
+  TimerWheel timers_;
+  LoopStats stats_;
+  std::unique_ptr<IoBackend> backend_;
+  std::string backend_note_;
+  std::unique_ptr<TaskQueue> tasks_;
+
+  // Connection slots: chunks never move, so Connection& stays valid; freed slots are reused
+  // with a bumped generation.
+  static constexpr uint32_t kChunk = 1024;
+  std::vector<std::unique_ptr<Connection[]>> chunks_;
+  std::vector<uint32_t> free_slots_;
+  std::vector<uint32_t> closed_this_turn_;
+  uint32_t slots_used_ = 0;
+  size_t live_ = 0;
+
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  AcceptResumeTimer accept_resume_;
+  DrainDeadline drain_deadline_;
+  int reserve_fd_ = -1;  // spare descriptor: released to accept-and-close under EMFILE
+  bool running_ = false;
+  bool draining_ = false;
+  std::atomic<bool> stop_requested_{false};
+};
+
+}  // namespace reactor

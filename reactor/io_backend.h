@@ -1,0 +1,72 @@
+// The backend seam, drawn at the operation level: accept, receive into a pool buffer, send the
+// write-queue chain, connect, close. io_uring implements it natively; epoll emulates it with
+// readiness plus non-blocking syscalls.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace reactor {
+
+class Connection;
+class EventLoop;
+struct Listener;
+
+// A plain fd whose readability the loop wants to hear about (eventfd, UDP sockets).
+class FdWatcher {
+ public:
+  virtual ~FdWatcher() = default;
+  virtual void on_readable() = 0;
+};
+
+enum class BackendKind { kAuto, kEpoll, kIoUring };
+const char* backend_kind_name(BackendKind k);
+bool parse_backend_kind(const std::string& text, BackendKind* out);
+
+// Thread affinity: one backend per EventLoop, used only on that loop's thread.
+//
+// Completions are delivered by calling EventLoop::on_* methods (see event_loop.h); a backend
+// never calls protocol handlers itself.
+class IoBackend {
+ public:
+  virtual ~IoBackend() = default;
+  virtual BackendKind kind() const = 0;
+  const char* name() const { return backend_kind_name(kind()); }
+
+  // Accepting: each accepted fd (non-blocking, close-on-exec) goes to loop.on_accepted();
+  // errors (EMFILE, ...) to loop.on_accept_error().
+  virtual void start_accept(Listener& l) = 0;
+  virtual void stop_accept(Listener& l) = 0;
+
+  // A new connection's socket (accepted, or connecting when kConnecting is set).
+  virtual void add_connection(Connection& c) = 0;
+  // Begin a client connect; completion goes to loop.on_connected(c, err).
+  virtual void connect(Connection& c, const sockaddr* addr, socklen_t len) = 0;
+  // Deliver received bytes as pool buffers to loop.on_received(); FIN to loop.on_peer_eof();
+  // socket errors to loop.on_io_error(). stop_receive is flow control, not teardown.
+  virtual void start_receive(Connection& c) = 0;
+  virtual void stop_receive(Connection& c) = 0;
+  // Send the connection's write queue in order; progress goes to loop.on_sent(c, n).
+  virtual void flush(Connection& c) = 0;
+  // Tear down: cancel what is in flight and close the socket. Calls loop.on_closed(c) once no
+  // operation refers to c any more (at once for epoll; after cancellations for io_uring).
+  virtual void close(Connection& c) = 0;
+
+  virtual void watch(int fd, FdWatcher* w) = 0;
+  virtual void unwatch(int fd, FdWatcher* w) = 0;
+
+  // One I/O phase: wait up to timeout_ms (-1 = forever, 0 = poll) and dispatch completions.
+  virtual void poll(int timeout_ms) = 0;
+};
+
+// Creates the backend for `loop`. kAuto tries io_uring and falls back to epoll; a fallback
+// writes the reason into *note. Returns nullptr with *error set when the asked-for backend
+// cannot run (e.g. kIoUring on a kernel or build without it).
+std::unique_ptr<IoBackend> make_backend(BackendKind kind, EventLoop& loop, std::string* error,
+                                        std::string* note);
+bool io_uring_compiled_in();
+
+}  // namespace reactor

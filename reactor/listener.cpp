@@ -1,0 +1,112 @@
+// Listening-socket setup: SO_REUSEADDR/SO_REUSEPORT, probe bind, stale unix socket removal.
+#include "reactor/listener.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace reactor {
+
+int read_somaxconn() {
+  FILE* f = fopen("/proc/sys/net/core/somaxconn", "r");
+  if (!f) return -1;
+  int v = -1;
+  if (fscanf(f, "%d", &v) != 1) v = -1;
+  fclose(f);
+  return v;
+}
+
+int probe_address_free(const SocketAddress& addr) {
+  if (addr.is_unix() || addr.port() == 0) return 0;
+  int fd = socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (addr.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  int err = 0;
+  if (bind(fd, addr.get(), addr.len) != 0) err = errno;
+  ::close(fd);
+  return err;
+}
+
+// A unix socket path is stale when it is a socket nobody accepts on.
+static int clear_stale_unix_path(const std::string& path, std::string* error) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return errno == ENOENT ? 0 : errno;
+  if (!S_ISSOCK(st.st_mode)) {
+    *error = path + " exists and is not a socket (not removing it)";
+    return EEXIST;
+  }
+  int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return errno;
+  SocketAddress a;
+  std::string ignored;
+  SocketAddress::parse("unix:" + path, &a, &ignored);
+  int rc = connect(probe, a.get(), a.len);
+  int err = errno;
+  ::close(probe);
+  if (rc == 0 || err == EAGAIN) {
+    *error = "another process is serving " + path;
+    return EADDRINUSE;
+  }
+  if (err != ECONNREFUSED) return 0;  // e.g. ENOENT raced away: nothing to remove
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) return errno;
+  return 0;
+}
+
+int open_listen_socket(const SocketAddress& addr, const ListenOptions& opts, int* err,
+                       std::string* error) {
+  *err = 0;
+  if (addr.is_unix()) {
+    int e = clear_stale_unix_path(addr.unix_path(), error);
+    if (e != 0) {
+      *err = e;
+      if (error->empty()) *error = strerror(e);
+      return -1;
+    }
+  }
+  int fd = socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *err = errno;
+    *error = std::string("socket: ") + strerror(errno);
+    return -1;
+  }
+  int one = 1;
+  if (!addr.is_unix()) {
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (opts.reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      *err = errno;
+      *error = std::string("SO_REUSEPORT: ") + strerror(errno);
+      ::close(fd);
+      return -1;
+    }
+    // An IPv6 listener serves IPv6 only: 0.0.0.0 and :: can then be listened on side by side.
+    if (addr.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  }
+  if (bind(fd, addr.get(), addr.len) != 0) {
+    *err = errno;
+    *error = std::string("bind: ") + strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  if (listen(fd, opts.backlog) != 0) {
+    *err = errno;
+    *error = std::string("listen: ") + strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+SocketAddress bound_address(int fd) {
+  SocketAddress a;
+  a.len = sizeof a.storage;
+  if (getsockname(fd, a.get(), &a.len) != 0) a.len = 0;
+  return a;
+}
+
+}  // namespace reactor

@@ -1,0 +1,48 @@
+// Listening sockets: creation with the options a busy server needs, and the per-loop Listener.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "reactor/socket_address.h"
+
+namespace reactor {
+
+class ConnectionHandler;
+
+struct ListenOptions {
+  int backlog = 4096;
+  bool reuse_port = true;  // one socket per loop; the kernel spreads connections
+};
+
+// A listening socket registered with one loop. Owned by the EventLoop it was added to.
+struct Listener {
+  int fd = -1;
+  uint16_t index = 0;  // position in the loop's listener list
+  ConnectionHandler* handler = nullptr;
+  std::string protocol;   // "echo", "upper", ... (for logs and metrics)
+  SocketAddress address;  // as bound (port filled in after binding port 0)
+  bool accepting = false;
+  uint32_t backend_bits = 0;  // backend-private (epoll: registered; io_uring: multishot armed)
+};
+
+// Reads /proc/sys/net/core/somaxconn; -1 when unreadable.
+int read_somaxconn();
+
+// Checks that nobody else serves `addr`: binds it once without SO_REUSEPORT (so an existing
+// SO_REUSEPORT group elsewhere makes it fail instead of silently admitting us). TCP only.
+// Returns 0 or an errno (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...).
+int probe_address_free(const SocketAddress& addr);
+
+// Creates a non-blocking, close-on-exec listening socket bound to `addr`. For TCP:
+// SO_REUSEADDR always (restart while old connections sit in TIME_WAIT), SO_REUSEPORT when
+// asked. For unix: a stale socket file (nobody accepting on it) is removed first; a live one,
+// or a path that is not a socket, is an error. Returns the fd, or -1 with errno-style `*err`
+// and a human-readable reason in `*error`.
+int open_listen_socket(const SocketAddress& addr, const ListenOptions& opts, int* err,
+                       std::string* error);
+
+// Reads the bound address back (to learn the port chosen for port 0).
+SocketAddress bound_address(int fd);
+
+}  // namespace reactor
