@@ -96,6 +96,7 @@ class Connection : public TimerNode {
   // Backend-private: in-flight operations (io_uring) and readiness bits (epoll).
   uint16_t pending_ops_ = 0;
   uint16_t backend_bits_ = 0;
+  uint32_t backend_ctx_ = UINT32_MAX;  // io_uring: index of the in-flight sendmsg context
 };
 
 }  // namespace reactor

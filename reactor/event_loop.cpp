@@ -129,6 +129,7 @@ Connection& EventLoop::alloc_connection(int fd, ConnectionHandler* handler) {
   c.listener_ = 0xffff;
   c.pending_ops_ = 0;
   c.backend_bits_ = 0;
+  c.backend_ctx_ = UINT32_MAX;
   c.last_active_ms_ = rel_now();
   c.set_callback(&EventLoop::on_conn_timer);
   ++live_;
@@ -350,13 +351,14 @@ void EventLoop::close_now(Connection& c, bool reset) {
     linger lg{1, 0};
     setsockopt(c.fd_, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
-  stats_.write_queue_bytes.sub(c.wq_.bytes());
-  c.wq_.clear(slices_);
   c.set(Connection::kClosed);
   backend_->close(c);  // calls on_closed() now or once in-flight operations are cancelled
 }
 
 void EventLoop::on_closed(Connection& c) {
+  // Queued buffers are released only now: an in-flight io_uring send may still be reading them.
+  stats_.write_queue_bytes.sub(c.wq_.bytes());
+  c.wq_.clear(slices_);
   if (c.has(Connection::kOpened)) {
     c.set(Connection::kInCallback);
     c.handler_->on_close(c);

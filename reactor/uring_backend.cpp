@@ -1,0 +1,461 @@
+// UringBackend: ring setup with fallbacks, provided-buffer ring over the loop's BufferPool,
+// multishot accept/recv, ordered sends, cancel-then-close.
+#include "reactor/uring_backend.h"
+
+#include <poll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "reactor/event_loop.h"
+#include "reactor/log.h"
+
+namespace reactor {
+
+namespace {
+constexpr uint16_t kBufGroup = 0;
+uint64_t op_of(uint64_t t) { return t >> 56; }
+uint32_t gen_of(uint64_t t) { return static_cast<uint32_t>(t >> 32) & 0xffffff; }
+uint32_t slot_of(uint64_t t) { return static_cast<uint32_t>(t); }
+}  // namespace
+
+UringBackend::UringBackend(EventLoop& loop) : loop_(loop) {}
+
+std::unique_ptr<UringBackend> UringBackend::create(EventLoop& loop, std::string* why) {
+  std::unique_ptr<UringBackend> b(new UringBackend(loop));
+  if (!b->init(why)) return nullptr;
+  return b;
+}
+
+bool UringBackend::init(std::string* why) {
+  const LoopConfig& cfg = loop_.config();
+  // Setup flags from the most to the least capable; older kernels refuse the newer flags
+  // with EINVAL, and we step down instead of checking version numbers.
+  struct Mode {
+    unsigned flags;
+    const char* name;
+  };
+  static const Mode kModes[] = {
+      {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "single-issuer+defer-taskrun"},
+      {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "coop-taskrun"},
+      {0, "plain"},
+  };
+  int err = 0;
+  for (const Mode& m : kModes) {
+    io_uring_params p{};
+    p.flags = m.flags | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+    p.cq_entries = cfg.uring_entries * 4;
+    err = io_uring_queue_init_params(cfg.uring_entries, &ring_, &p);
+    if (err == -EINVAL) {  // maybe SUBMIT_ALL/CQSIZE: retry this mode without them
+      io_uring_params q{};
+      q.flags = m.flags;
+      err = io_uring_queue_init_params(cfg.uring_entries, &ring_, &q);
+    }
+    if (err == 0) {
+      setup_mode_ = m.name;
+      break;
+    }
+    if (err != -EINVAL) break;  // ENOSYS, EPERM, ENOMEM: no point trying other flags
+  }
+  if (err != 0) {
+    *why = std::string("io_uring_setup: ") + strerror(-err);
+    return false;
+  }
+  ring_ok_ = true;
+
+  // Probe the opcodes we rely on (feature probes, not kernel versions).
+  io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
+  if (!probe) {
+    *why = "io_uring probe failed";
+    return false;
+  }
+  static const std::pair<int, const char*> kOps[] = {
+      {IORING_OP_ACCEPT, "accept"},   {IORING_OP_RECV, "recv"},
+      {IORING_OP_SEND, "send"},       {IORING_OP_SENDMSG, "sendmsg"},
+      {IORING_OP_CONNECT, "connect"}, {IORING_OP_POLL_ADD, "poll_add"},
+      {IORING_OP_ASYNC_CANCEL, "async_cancel"}};
+  for (auto [op, name] : kOps) {
+    if (!io_uring_opcode_supported(probe, op)) {
+      io_uring_free_probe(probe);
+      *why = std::string("kernel lacks io_uring op ") + name;
+      return false;
+    }
+  }
+  io_uring_free_probe(probe);
+
+  // The provided-buffer ring is a contiguous run of the loop's own pool buffers: the kernel
+  // picks one per receive, the protocol gets it as an ordinary Buffer, and releasing it hands
+  // it straight back to the kernel.
+  ring_entries_ = cfg.uring_ring_buffers;
+  if (ring_entries_ < 1 || (ring_entries_ & (ring_entries_ - 1)) != 0 || ring_entries_ > 32768) {
+    *why = "uring_ring_buffers must be a power of two in 1..32768";
+    return false;
+  }
+  br_bytes_ = sizeof(io_uring_buf) * ring_entries_;
+  void* mem = mmap(nullptr, br_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    *why = "mmap for buffer ring failed";
+    return false;
+  }
+  br_ = static_cast<io_uring_buf_ring*>(mem);
+  io_uring_buf_ring_init(br_);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(br_);
+  reg.ring_entries = ring_entries_;
+  reg.bgid = kBufGroup;
+  int rc = io_uring_register_buf_ring(&ring_, &reg, 0);
+  if (rc != 0) {
+    *why = std::string("provided-buffer ring: ") + strerror(-rc);
+    return false;
+  }
+  BufferPool& pool = loop_.buffers();
+  first_id_ = pool.reserve_run(ring_entries_);
+  if (first_id_ == BufferPool::kInvalid) {
+    *why = "buffer pool too small for the provided-buffer ring";
+    return false;
+  }
+  int mask = io_uring_buf_ring_mask(ring_entries_);
+  for (uint32_t i = 0; i < ring_entries_; ++i)
+    io_uring_buf_ring_add(br_, pool.address(first_id_ + i), pool.buffer_size(),
+                          static_cast<unsigned short>(i), mask, static_cast<int>(i));
+  io_uring_buf_ring_advance(br_, static_cast<int>(ring_entries_));
+  ring_available_ = ring_entries_;
+  pool.set_release_hook([this](uint32_t id) { return take_back(id); });
+  return true;
+}
+
+UringBackend::~UringBackend() {
+  if (br_) {
+    loop_.buffers().set_release_hook(nullptr);
+    if (ring_ok_) io_uring_unregister_buf_ring(&ring_, kBufGroup);
+    munmap(br_, br_bytes_);
+  }
+  if (ring_ok_) io_uring_queue_exit(&ring_);
+}
+
+bool UringBackend::take_back(uint32_t id) {
+  if (id < first_id_ || id >= first_id_ + ring_entries_) return false;
+  io_uring_buf_ring_add(br_, loop_.buffers().address(id), loop_.buffers().buffer_size(),
+                        static_cast<unsigned short>(id - first_id_),
+                        io_uring_buf_ring_mask(ring_entries_), static_cast<int>(ring_returned_));
+  ++ring_returned_;
+  return true;
+}
+
+io_uring_sqe* UringBackend::sqe() {
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
+  if (!s) {
+    // Submission queue full: push what we have to the kernel and take a fresh entry.
+    io_uring_submit(&ring_);
+    s = io_uring_get_sqe(&ring_);
+  }
+  return s;  // non-null: the SQ was just emptied
+}
+
+void UringBackend::cancel(uint64_t target) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel64(s, target, 0);
+  io_uring_sqe_set_data64(s, tag(kOpCancel, 0, 0));
+}
+
+void UringBackend::start_accept(Listener& l) {
+  if (l.accepting) return;
+  l.accepting = true;
+  if (accept_armed_.size() <= l.index) accept_armed_.resize(l.index + 1, 0);
+  if (!accept_armed_[l.index]) arm_accept(l);
+}
+
+void UringBackend::arm_accept(Listener& l) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_multishot_accept(s, l.fd, nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(s, tag(kOpAccept, 0, l.index));
+  accept_armed_[l.index] = 1;
+}
+
+void UringBackend::stop_accept(Listener& l) {
+  if (!l.accepting) return;
+  l.accepting = false;
+  if (l.index < accept_armed_.size() && accept_armed_[l.index])
+    cancel(tag(kOpAccept, 0, l.index));
+}
+
+void UringBackend::add_connection(Connection& c) { c.backend_bits_ = 0; }
+
+void UringBackend::connect(Connection& c, const sockaddr* addr, socklen_t len) {
+  // The kernel copies the address when it takes the SQE, and the caller's copy dies when we
+  // return: submit now rather than with the rest of the turn.
+  io_uring_sqe* s = sqe();
+  io_uring_prep_connect(s, c.fd_, addr, len);
+  io_uring_sqe_set_data64(s, tag(kOpConnect, c.gen_, c.slot_));
+  ++c.pending_ops_;
+  io_uring_submit(&ring_);
+}
+
+void UringBackend::start_receive(Connection& c) {
+  c.backend_bits_ |= kRecvWanted;
+  if (!(c.backend_bits_ & (kRecvArmed | kEnobufsWait))) arm_recv(c);
+}
+
+void UringBackend::arm_recv(Connection& c) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_recv_multishot(s, c.fd_, nullptr, 0, 0);
+  s->flags |= IOSQE_BUFFER_SELECT;
+  s->buf_group = kBufGroup;
+  io_uring_sqe_set_data64(s, tag(kOpRecv, c.gen_, c.slot_));
+  c.backend_bits_ |= kRecvArmed;
+  c.backend_bits_ &= ~kRecvCancel;
+  ++c.pending_ops_;
+}
+
+void UringBackend::stop_receive(Connection& c) {
+  c.backend_bits_ &= ~kRecvWanted;
+  if ((c.backend_bits_ & kRecvArmed) && !(c.backend_bits_ & kRecvCancel)) {
+    c.backend_bits_ |= kRecvCancel;
+    cancel(tag(kOpRecv, c.gen_, c.slot_));
+  }
+}
+
+uint32_t UringBackend::alloc_send_ctx() {
+  if (send_free_ == UINT32_MAX) {
+    send_ctx_.push_back(std::make_unique<SendCtx>());
+    return static_cast<uint32_t>(send_ctx_.size() - 1);
+  }
+  uint32_t i = send_free_;
+  send_free_ = send_ctx_[i]->next_free;
+  return i;
+}
+
+void UringBackend::free_send_ctx(uint32_t i) {
+  send_ctx_[i]->next_free = send_free_;
+  send_free_ = i;
+}
+
+void UringBackend::flush(Connection& c) {
+  if (!(c.backend_bits_ & kSendInFlight) && !c.wq_.empty()) submit_send(c);
+}
+
+void UringBackend::submit_send(Connection& c) {
+  io_uring_sqe* s = sqe();
+  iovec one;
+  int n = c.wq_.gather(loop_.slices(), &one, 1);
+  if (n == 1 && c.wq_.bytes() == one.iov_len) {
+    io_uring_prep_send(s, c.fd_, one.iov_base, one.iov_len, MSG_NOSIGNAL);
+  } else {
+    uint32_t i = alloc_send_ctx();
+    SendCtx& ctx = *send_ctx_[i];
+    int cnt = c.wq_.gather(loop_.slices(), ctx.iov, 32);
+    memset(&ctx.msg, 0, sizeof ctx.msg);
+    ctx.msg.msg_iov = ctx.iov;
+    ctx.msg.msg_iovlen = static_cast<size_t>(cnt);
+    io_uring_prep_sendmsg(s, c.fd_, &ctx.msg, MSG_NOSIGNAL);
+    c.backend_ctx_ = i;
+  }
+  io_uring_sqe_set_data64(s, tag(kOpSend, c.gen_, c.slot_));
+  c.backend_bits_ |= kSendInFlight;
+  ++c.pending_ops_;
+}
+
+void UringBackend::close(Connection& c) {
+  c.backend_bits_ |= kCloseWanted;
+  c.backend_bits_ &= ~kRecvWanted;
+  if (c.pending_ops_ > 0 && !(c.backend_bits_ & kCancelledAll)) {
+    c.backend_bits_ |= kCancelledAll;
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel_fd(s, c.fd_, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(s, tag(kOpCancel, 0, 0));
+  }
+  maybe_finish_close(c);
+}
+
+void UringBackend::maybe_finish_close(Connection& c) {
+  if (!(c.backend_bits_ & kCloseWanted) || c.pending_ops_ > 0) return;
+  c.backend_bits_ &= ~kCloseWanted;
+  ::close(c.fd_);
+  loop_.on_closed(c);
+}
+
+void UringBackend::watch(int fd, FdWatcher* w) {
+  uint32_t index = static_cast<uint32_t>(watchers_.size());
+  watchers_.push_back(w);
+  watcher_fds_.push_back(fd);
+  io_uring_sqe* s = sqe();
+  io_uring_prep_poll_multishot(s, fd, POLLIN);
+  io_uring_sqe_set_data64(s, tag(kOpPoll, 0, index));
+}
+
+void UringBackend::unwatch(int fd, FdWatcher* w) {
+  for (uint32_t i = 0; i < watchers_.size(); ++i) {
+    if (watchers_[i] == w && watcher_fds_[i] == fd) {
+      watchers_[i] = nullptr;
+      io_uring_sqe* s = sqe();
+      io_uring_prep_poll_remove(s, tag(kOpPoll, 0, i));
+      io_uring_sqe_set_data64(s, tag(kOpCancel, 0, 0));
+    }
+  }
+  io_uring_submit(&ring_);
+}
+
+void UringBackend::rearm_starved() {
+  if (starved_.empty() || ring_available_ == 0) return;
+  std::vector<uint64_t> waiting;
+  waiting.swap(starved_);
+  for (uint64_t t : waiting) {
+    Connection* c = loop_.find(ConnectionId{slot_of(t), gen_of(t)});
+    if (!c || c->closed()) continue;
+    c->backend_bits_ &= ~kEnobufsWait;
+    if ((c->backend_bits_ & kRecvWanted) && !(c->backend_bits_ & kRecvArmed)) arm_recv(*c);
+  }
+}
+
+void UringBackend::poll(int timeout_ms) {
+  // Publish buffers returned during the last turn in one store, then re-arm receivers that
+  // ran dry, then one submit-and-wait for the whole turn's submissions.
+  if (ring_returned_ > 0) {
+    io_uring_buf_ring_advance(br_, static_cast<int>(ring_returned_));
+    ring_available_ += ring_returned_;
+    ring_returned_ = 0;
+  }
+  rearm_starved();
+  io_uring_cqe* cqe = nullptr;
+  if (timeout_ms < 0) {
+    io_uring_submit_and_wait(&ring_, 1);
+  } else {
+    __kernel_timespec ts{};
+    ts.tv_sec = timeout_ms / 1000;
+    ts.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
+    io_uring_submit_and_wait_timeout(&ring_, &cqe, timeout_ms == 0 ? 0 : 1, &ts, nullptr);
+  }
+  // Reap in batches; handlers may submit (sends, re-arms) while we do, which go out next turn.
+  for (int round = 0; round < 4; ++round) {
+    io_uring_cqe* batch[256];
+    unsigned n = io_uring_peek_batch_cqe(&ring_, batch, 256);
+    if (n == 0) break;
+    for (unsigned i = 0; i < n; ++i) handle(batch[i]);
+    io_uring_cq_advance(&ring_, n);
+    if (n < 256) break;
+  }
+}
+
+void UringBackend::handle(io_uring_cqe* cqe) {
+  uint64_t t = cqe->user_data;
+  int res = cqe->res;
+  uint32_t flags = cqe->flags;
+  switch (op_of(t)) {
+    case kOpAccept:
+      on_accept_cqe(slot_of(t), res, flags);
+      return;
+    case kOpPoll: {
+      uint32_t i = slot_of(t);
+      if (i >= watchers_.size() || !watchers_[i]) return;
+      if (!(flags & IORING_CQE_F_MORE)) {  // multishot poll ended (e.g. overflow): re-arm
+        io_uring_sqe* s = sqe();
+        io_uring_prep_poll_multishot(s, watcher_fds_[i], POLLIN);
+        io_uring_sqe_set_data64(s, t);
+      }
+      if (res >= 0) watchers_[i]->on_readable();
+      return;
+    }
+    case kOpCancel:
+      return;
+    default:
+      break;
+  }
+  Connection* c = loop_.find(ConnectionId{slot_of(t), gen_of(t)});
+  if (!c) {
+    // Cannot happen while pending_ops_ keeps the slot alive; if it does, do not leak a buffer.
+    if (flags & IORING_CQE_F_BUFFER) loop_.buffers().release_id(first_id_ + (flags >> 16));
+    return;
+  }
+  switch (op_of(t)) {
+    case kOpRecv:
+      on_recv_cqe(*c, res, flags);
+      break;
+    case kOpSend:
+      on_send_cqe(*c, res);
+      break;
+    case kOpConnect:
+      on_connect_cqe(*c, res);
+      break;
+    default:
+      break;
+  }
+  maybe_finish_close(*c);
+}
+
+void UringBackend::on_accept_cqe(uint32_t index, int res, uint32_t flags) {
+  auto& ls = loop_.listeners();
+  if (index >= ls.size()) return;
+  Listener& l = *ls[index];
+  bool more = flags & IORING_CQE_F_MORE;
+  if (!more) accept_armed_[index] = 0;
+  if (res >= 0) {
+    if (l.fd < 0 || !l.accepting) {
+      ::close(res);  // raced with stop_accept/drain
+    } else {
+      loop_.on_accepted(l, res);
+    }
+  } else if (res != -ECANCELED) {
+    loop_.on_accept_error(l, -res);
+  }
+  if (!more && l.accepting && l.fd >= 0 && !accept_armed_[index]) arm_accept(l);
+}
+
+void UringBackend::on_recv_cqe(Connection& c, int res, uint32_t flags) {
+  bool more = flags & IORING_CQE_F_MORE;
+  if (!more) {
+    c.backend_bits_ &= ~(kRecvArmed | kRecvCancel);
+    --c.pending_ops_;
+  }
+  if (res > 0) {
+    ring_available_ -= 1;
+    Buffer buf(&loop_.buffers(), first_id_ + (flags >> 16), 0, static_cast<uint32_t>(res));
+    if (!c.closed()) loop_.on_received(c, std::move(buf));
+  } else if (res == 0) {
+    if (!c.closed()) loop_.on_peer_eof(c);
+    return;  // no re-arm after EOF
+  } else if (res == -ENOBUFS) {
+    // The ring ran dry: not an error. Park until buffers come back, then re-arm.
+    loop_.stats().enobufs.add();
+    ring_available_ = 0;
+    if (!more && !c.closed()) {
+      c.backend_bits_ |= kEnobufsWait;
+      starved_.push_back(tag(kOpRecv, c.gen_, c.slot_));
+    }
+    return;
+  } else if (res != -ECANCELED) {
+    if (!c.closed()) loop_.on_io_error(c, -res);
+    return;
+  }
+  if (!more && !c.closed() && (c.backend_bits_ & kRecvWanted) && !c.has(Connection::kPeerEof))
+    arm_recv(c);
+}
+
+void UringBackend::on_send_cqe(Connection& c, int res) {
+  c.backend_bits_ &= ~kSendInFlight;
+  --c.pending_ops_;
+  if (c.backend_ctx_ != UINT32_MAX) {
+    free_send_ctx(c.backend_ctx_);
+    c.backend_ctx_ = UINT32_MAX;
+  }
+  if (c.closed()) return;
+  if (res >= 0) {
+    loop_.on_sent(c, static_cast<size_t>(res));
+  } else if (res == -EAGAIN || res == -EINTR) {
+    // retry below
+  } else {
+    loop_.on_io_error(c, -res);
+    return;
+  }
+  // Short send or more queued meanwhile: the rest goes out next, in order.
+  if (!c.closed() && !(c.backend_bits_ & kSendInFlight) && !c.wq_.empty()) submit_send(c);
+}
+
+void UringBackend::on_connect_cqe(Connection& c, int res) {
+  --c.pending_ops_;
+  if (c.closed()) return;
+  loop_.on_connected(c, res < 0 ? -res : 0);
+}
+
+}  // namespace reactor

@@ -1,0 +1,102 @@
+// The completion backend: io_uring via liburing, implementing the operation-level seam natively
+// (multishot accept, multishot recv into a provided-buffer ring, one send in flight per
+// connection, cancel-then-close).
+#pragma once
+
+#include <liburing.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reactor/io_backend.h"
+
+namespace reactor {
+
+// Thread affinity: created, submitted to and reaped by its EventLoop's thread only (the ring
+// is set up with SINGLE_ISSUER|DEFER_TASKRUN where the kernel allows, which requires it).
+//
+// Completion tags (user_data) pack op | generation | slot so a completion for a connection
+// whose slot was reused is recognised; and a connection is freed only once its in-flight
+// operation count (Connection::pending_ops_) is zero, so no completion touches freed state.
+class UringBackend final : public IoBackend {
+ public:
+  // nullptr with *why set when the kernel, seccomp or memory says no (ENOSYS, EPERM, ENOMEM,
+  // missing opcode or provided-buffer-ring support). The caller falls back to epoll.
+  static std::unique_ptr<UringBackend> create(EventLoop& loop, std::string* why);
+  ~UringBackend() override;
+
+  BackendKind kind() const override { return BackendKind::kIoUring; }
+  void start_accept(Listener& l) override;
+  void stop_accept(Listener& l) override;
+  void add_connection(Connection& c) override;
+  void connect(Connection& c, const sockaddr* addr, socklen_t len) override;
+  void start_receive(Connection& c) override;
+  void stop_receive(Connection& c) override;
+  void flush(Connection& c) override;
+  void close(Connection& c) override;
+  void watch(int fd, FdWatcher* w) override;
+  void unwatch(int fd, FdWatcher* w) override;
+  void poll(int timeout_ms) override;
+
+  const char* setup_mode() const { return setup_mode_; }
+  uint32_t ring_buffers() const { return ring_entries_; }
+
+ private:
+  enum Op : uint64_t { kOpAccept = 1, kOpRecv, kOpSend, kOpConnect, kOpPoll, kOpCancel };
+  enum Bits : uint16_t {
+    kRecvWanted = 1 << 0,
+    kRecvArmed = 1 << 1,     // a multishot recv is in flight
+    kRecvCancel = 1 << 2,    // ... and a cancel for it was submitted
+    kSendInFlight = 1 << 3,
+    kCloseWanted = 1 << 4,   // close() called; fd closes when pending ops reach zero
+    kCancelledAll = 1 << 5,  // the cancel-all for the fd was submitted
+    kEnobufsWait = 1 << 6,   // parked until the buffer ring refills
+  };
+  struct SendCtx {
+    msghdr msg;
+    iovec iov[32];
+    uint32_t next_free;
+  };
+
+  explicit UringBackend(EventLoop& loop);
+  bool init(std::string* why);
+  static uint64_t tag(Op op, uint32_t gen, uint32_t slot) {
+    return (op << 56) | (static_cast<uint64_t>(gen & 0xffffff) << 32) | slot;
+  }
+  io_uring_sqe* sqe();
+  void arm_accept(Listener& l);
+  void arm_recv(Connection& c);
+  void submit_send(Connection& c);
+  void cancel(uint64_t target);
+  void maybe_finish_close(Connection& c);
+  void handle(io_uring_cqe* cqe);
+  void on_accept_cqe(uint32_t index, int res, uint32_t flags);
+  void on_recv_cqe(Connection& c, int res, uint32_t flags);
+  void on_send_cqe(Connection& c, int res);
+  void on_connect_cqe(Connection& c, int res);
+  bool take_back(uint32_t id);  // BufferPool release hook
+  void rearm_starved();
+  uint32_t alloc_send_ctx();
+  void free_send_ctx(uint32_t i);
+
+  EventLoop& loop_;
+  io_uring ring_{};
+  bool ring_ok_ = false;
+  const char* setup_mode_ = "none";
+  // Provided-buffer ring: ids [first_id_, first_id_ + ring_entries_) of the loop's pool.
+  io_uring_buf_ring* br_ = nullptr;
+  size_t br_bytes_ = 0;
+  uint32_t ring_entries_ = 0;
+  uint32_t first_id_ = 0;
+  uint32_t ring_returned_ = 0;  // buffers added since the last tail publish
+  uint32_t ring_available_ = 0; // buffers the kernel can still pick (as far as we know)
+  std::vector<uint64_t> starved_;  // connections waiting for ring buffers after ENOBUFS
+  std::vector<std::unique_ptr<SendCtx>> send_ctx_;  // stable addresses while in flight
+  uint32_t send_free_ = UINT32_MAX;
+  std::vector<FdWatcher*> watchers_;
+  std::vector<int> watcher_fds_;
+  std::vector<uint8_t> accept_armed_;  // per listener index
+};
+
+}  // namespace reactor
