@@ -8,6 +8,7 @@
 
 #include "reactor/handler.h"
 #include "reactor/loop_group.h"
+#include "server/http_service/http_stats.h"
 #include "server/options.h"
 
 namespace reactord {
@@ -18,6 +19,7 @@ struct ServerState {
   reactor::LoopGroup group;
   std::atomic<int64_t> open_connections{0};
   std::atomic<bool> draining{false};
+  HttpStatsRegistry http_stats;  // one HttpStats per loop serving http
 };
 
 // Thread affinity: run() is called once, from the main thread, which owns signal handling.

@@ -1,0 +1,47 @@
+// Per-loop HTTP counters (requests by status, limit hits), readable from /metrics on any loop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "reactor/loop_stats.h"
+
+namespace reactord {
+
+// Written only by the owning loop's HTTP handlers; read by any thread (relaxed atomics).
+struct HttpStats {
+  static constexpr int kMaxStatus = 600;
+  reactor::Counter by_status[kMaxStatus];  // responses sent, by status code
+  reactor::Counter header_timeouts;        // 408: head not complete within --header-timeout
+  reactor::Counter too_large_heads;        // 431
+  reactor::Counter too_large_bodies;       // 413
+  reactor::Counter bad_requests;           // 400 (malformed, framing conflicts, missing Host)
+  reactor::Counter not_implemented;        // 501 (transfer codings other than chunked)
+  void count(uint16_t status) {
+    if (status < kMaxStatus) by_status[status].add();
+  }
+};
+
+// Where /metrics finds every loop's HttpStats. Registration happens at start-up (loop threads),
+// scrapes read under the lock; the HttpStats objects live as long as the server.
+class HttpStatsRegistry {
+ public:
+  HttpStats* add() {
+    std::lock_guard<std::mutex> lock(mu_);
+    all_.push_back(std::make_unique<HttpStats>());
+    return all_.back().get();
+  }
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& s : all_) fn(*s);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<HttpStats>> all_;
+};
+
+}  // namespace reactord

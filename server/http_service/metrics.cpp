@@ -1,0 +1,240 @@
+// /metrics rendering: loop counters, HTTP status counts, and kernel SYN-backlog/TIME_WAIT figures.
+#include "server/http_service/metrics.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "server/server.h"
+
+namespace reactord {
+
+KernelTcpFigures read_kernel_tcp_figures() {
+  KernelTcpFigures k;
+  std::ifstream netstat("/proc/net/netstat");
+  std::string names, values;
+  while (std::getline(netstat, names) && std::getline(netstat, values)) {
+    if (!names.starts_with("TcpExt:")) continue;
+    std::istringstream ns(names), vs(values);
+    std::string n, v;
+    ns >> n;
+    vs >> v;
+    while (ns >> n && vs >> v) {
+      if (n == "ListenOverflows") k.listen_overflows = std::stoll(v);
+      if (n == "ListenDrops") k.listen_drops = std::stoll(v);
+    }
+  }
+  std::ifstream sockstat("/proc/net/sockstat");
+  std::string line;
+  while (std::getline(sockstat, line)) {
+    if (!line.starts_with("TCP:")) continue;
+    std::istringstream ls(line);
+    std::string w;
+    while (ls >> w) {
+      if (w == "tw" && ls >> w) k.time_wait = std::stoll(w);
+    }
+  }
+  return k;
+}
+
+std::map<uint64_t, uint64_t> read_listen_queues() {
+  std::map<uint64_t, uint64_t> out;
+  for (const char* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    FILE* f = fopen(path, "r");
+    if (!f) continue;
+    char line[512];
+    if (!fgets(line, sizeof line, f)) {  // header
+      fclose(f);
+      continue;
+    }
+    while (fgets(line, sizeof line, f)) {
+      char local[64], remote[64];
+      unsigned st;
+      unsigned long long txq, rxq, inode;
+      unsigned long long tr, tmwhen, retr;
+      unsigned uid, timeout;
+      int sl;
+      // sl local rem st tx:rx tr:tm->when retrnsmt uid timeout inode
+      if (sscanf(line, " %d: %63s %63s %x %llx:%llx %llx:%llx %llx %u %u %llu", &sl, local, remote,
+                 &st, &txq, &rxq, &tr, &tmwhen, &retr, &uid, &timeout, &inode) != 12)
+        continue;
+      if (st != 0x0A) continue;  // LISTEN: rx_queue is the accept queue's current length
+      out[inode] = rxq;
+    }
+    fclose(f);
+  }
+  return out;
+}
+
+namespace {
+
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+  void family(const char* name, const char* type, const char* help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    out_ += help;
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+  void sample(const char* name, const std::string& labels, int64_t value) {
+    out_ += name;
+    if (!labels.empty()) {
+      out_ += '{';
+      out_ += labels;
+      out_ += '}';
+    }
+    out_ += ' ';
+    out_ += std::to_string(value);
+    out_ += '\n';
+  }
+
+ private:
+  std::string& out_;
+};
+
+std::string loop_label(size_t i) {
+  return "loop=\"" + std::to_string(i) + "\"";
+}
+
+}  // namespace
+
+void render_metrics(ServerState& st, std::string& out) {
+  out.clear();
+  Writer w(out);
+  reactor::LoopGroup& g = st.group;
+  const size_t loops = g.size();
+
+  struct PerLoop {
+    const char* name;
+    const char* type;
+    const char* help;
+    const reactor::Counter reactor::LoopStats::*field;
+  };
+  static const PerLoop kPerLoop[] = {
+      {"reactord_connections_active", "gauge", "Open connections.", &reactor::LoopStats::active},
+      {"reactord_connections_accepted_total", "counter", "Connections accepted and served.",
+       &reactor::LoopStats::accepted},
+      {"reactord_connections_closed_total", "counter", "Connections closed.",
+       &reactor::LoopStats::closed},
+      {"reactord_bytes_received_total", "counter", "Bytes read from clients.",
+       &reactor::LoopStats::bytes_in},
+      {"reactord_bytes_sent_total", "counter", "Bytes written to clients.",
+       &reactor::LoopStats::bytes_out},
+      {"reactord_write_queue_bytes", "gauge",
+       "Bytes queued for sending (not yet taken by the kernel).",
+       &reactor::LoopStats::write_queue_bytes},
+      {"reactord_backpressure_pauses_total", "counter",
+       "Times reading paused because a peer's write queue crossed the high-water mark.",
+       &reactor::LoopStats::backpressure_pauses},
+      {"reactord_idle_timeouts_total", "counter", "Connections closed by the idle timeout.",
+       &reactor::LoopStats::idle_timeouts},
+      {"reactord_connection_errors_total", "counter",
+       "Connections ended by RST/EPIPE or another socket error.", &reactor::LoopStats::resets},
+      {"reactord_accept_pauses_total", "counter",
+       "Times accepting paused for lack of descriptors or memory.",
+       &reactor::LoopStats::accept_pauses},
+      {"reactord_uring_enobufs_total", "counter",
+       "io_uring multishot receives re-armed after the provided-buffer ring ran dry.",
+       &reactor::LoopStats::enobufs},
+  };
+  for (const PerLoop& m : kPerLoop) {
+    w.family(m.name, m.type, m.help);
+    for (size_t i = 0; i < loops; ++i)
+      w.sample(m.name, loop_label(i), static_cast<int64_t>((g.loop(i).stats().*m.field).get()));
+  }
+  w.family("reactord_rejected_connections_total", "counter",
+           "Connections closed at once: reason=max_conns (--max-conns reached) or emfile (out of "
+           "descriptors).");
+  for (size_t i = 0; i < loops; ++i) {
+    w.sample("reactord_rejected_connections_total", loop_label(i) + ",reason=\"max_conns\"",
+             static_cast<int64_t>(g.loop(i).stats().rejected_max_conns.get()));
+    w.sample("reactord_rejected_connections_total", loop_label(i) + ",reason=\"emfile\"",
+             static_cast<int64_t>(g.loop(i).stats().rejected_emfile.get()));
+  }
+
+  // HTTP responses by status, summed over loops.
+  std::vector<uint64_t> by_status(HttpStats::kMaxStatus, 0);
+  uint64_t timeouts = 0, heads = 0, bodies = 0, bad = 0, notimpl = 0;
+  st.http_stats.for_each([&](const HttpStats& s) {
+    for (int code = 0; code < HttpStats::kMaxStatus; ++code)
+      by_status[code] += s.by_status[code].get();
+    timeouts += s.header_timeouts.get();
+    heads += s.too_large_heads.get();
+    bodies += s.too_large_bodies.get();
+    bad += s.bad_requests.get();
+    notimpl += s.not_implemented.get();
+  });
+  w.family("reactord_http_responses_total", "counter", "HTTP responses sent, by status code.");
+  for (int code = 100; code < HttpStats::kMaxStatus; ++code) {
+    if (by_status[code])
+      w.sample("reactord_http_responses_total", "code=\"" + std::to_string(code) + "\"",
+               static_cast<int64_t>(by_status[code]));
+  }
+  w.family("reactord_http_rejected_requests_total", "counter",
+           "HTTP requests refused, by limit or fault.");
+  w.sample("reactord_http_rejected_requests_total", "reason=\"header_timeout\"",
+           static_cast<int64_t>(timeouts));
+  w.sample("reactord_http_rejected_requests_total", "reason=\"header_too_large\"",
+           static_cast<int64_t>(heads));
+  w.sample("reactord_http_rejected_requests_total", "reason=\"body_too_large\"",
+           static_cast<int64_t>(bodies));
+  w.sample("reactord_http_rejected_requests_total", "reason=\"bad_request\"",
+           static_cast<int64_t>(bad));
+  w.sample("reactord_http_rejected_requests_total", "reason=\"not_implemented\"",
+           static_cast<int64_t>(notimpl));
+
+  w.family("reactord_backend_info", "gauge", "The I/O backend in effect.");
+  w.sample("reactord_backend_info", std::string("backend=\"") + g.backend_name() + "\"", 1);
+  w.family("reactord_draining", "gauge", "1 while the server drains for shutdown.");
+  w.sample("reactord_draining", "", st.draining.load() ? 1 : 0);
+  w.family("reactord_open_connections", "gauge",
+           "Open connections over all loops (the --max-conns count).");
+  w.sample("reactord_open_connections", "", st.open_connections.load());
+
+  // Kernel figures at scrape time: what operators need to see SYN-backlog and TIME_WAIT trouble.
+  KernelTcpFigures k = read_kernel_tcp_figures();
+  w.family(
+      "reactord_kernel_listen_overflows_total", "counter",
+      "TcpExtListenOverflows: connections dropped because an accept queue was full (whole host).");
+  w.sample("reactord_kernel_listen_overflows_total", "", k.listen_overflows);
+  w.family("reactord_kernel_listen_drops_total", "counter",
+           "TcpExtListenDrops: SYNs/connections dropped at LISTEN sockets (whole host).");
+  w.sample("reactord_kernel_listen_drops_total", "", k.listen_drops);
+  w.family("reactord_kernel_tcp_time_wait_sockets", "gauge",
+           "TCP sockets in TIME_WAIT (whole host, /proc/net/sockstat).");
+  w.sample("reactord_kernel_tcp_time_wait_sockets", "", k.time_wait);
+
+  auto queues = read_listen_queues();
+  w.family("reactord_listener_accept_queue", "gauge",
+           "Connections waiting in this listener's accept queue (kernel, at scrape time).");
+  for (size_t i = 0; i < loops; ++i) {
+    for (const auto& l : g.loop(i).listeners()) {
+      struct stat sb;
+      if (l->fd < 0 || fstat(l->fd, &sb) != 0) continue;
+      auto it = queues.find(sb.st_ino);
+      if (it == queues.end()) continue;
+      w.sample("reactord_listener_accept_queue",
+               loop_label(i) + ",protocol=\"" + l->protocol + "\",address=\"" +
+                   l->address.to_string() + "\"",
+               static_cast<int64_t>(it->second));
+    }
+  }
+  int somaxconn = reactor::read_somaxconn();
+  int backlog = st.options.backlog;
+  if (somaxconn > 0 && backlog > somaxconn) backlog = somaxconn;
+  w.family("reactord_listener_backlog", "gauge",
+           "Accept-queue limit in effect: min(--backlog, net.core.somaxconn at scrape time).");
+  w.sample("reactord_listener_backlog", "", backlog);
+}
+
+}  // namespace reactord

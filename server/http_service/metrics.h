@@ -1,0 +1,27 @@
+// Prometheus text exposition (0.0.4) of the server's counters and the kernel's overload figures.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace reactord {
+
+struct ServerState;
+
+// Renders every metric into `out` (cleared first). Called on a loop thread when /metrics is
+// scraped; reads other loops' counters through relaxed atomics and the kernel's figures from
+// /proc at that moment.
+void render_metrics(ServerState& state, std::string& out);
+
+// Kernel figures, exposed for tests.
+struct KernelTcpFigures {
+  int64_t listen_overflows = -1;  // TcpExt ListenOverflows (accept queue full)
+  int64_t listen_drops = -1;      // TcpExt ListenDrops
+  int64_t time_wait = -1;         // TCP sockets in TIME_WAIT (sockstat "tw")
+};
+KernelTcpFigures read_kernel_tcp_figures();
+// socket inode -> accept queue length, for LISTEN sockets in /proc/net/tcp and tcp6.
+std::map<uint64_t, uint64_t> read_listen_queues();
+
+}  // namespace reactord
