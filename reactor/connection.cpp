@@ -42,9 +42,21 @@ void Connection::after_append() {
 void Connection::close() {
   loop_->assert_in_loop_thread();
   if (flags_ & (kClosing | kClosed)) return;
+  set_reclaimable(false);
   set(kClosing);
   if (!(flags_ & kPaused)) loop_->backend().stop_receive(*this);
   if (!(flags_ & kInCallback)) loop_->finish_close_if_ready(*this);
+}
+
+void Connection::set_reclaimable(bool on) {
+  if (on == has(kReclaimable) || (on && !is_open())) return;
+  if (on) {
+    set(kReclaimable);
+    loop_->lru_push(*this);
+  } else {
+    clear(kReclaimable);
+    loop_->lru_unlink(*this);
+  }
 }
 
 void Connection::abort(bool reset) {

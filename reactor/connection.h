@@ -30,16 +30,17 @@ struct ConnectionId {
 class Connection : public TimerNode {
  public:
   enum Flag : uint16_t {
-    kPaused = 1 << 0,      // reading stopped: write queue above the high-water mark
-    kPeerEof = 1 << 1,     // peer's FIN seen; no more reads
-    kClosing = 1 << 2,     // graceful close: finish the queue, then FIN, then close
-    kClosed = 1 << 3,      // socket closed; the slot is freed at the end of the turn
-    kInCallback = 1 << 4,  // inside a handler callback: sends are coalesced, flushed after
-    kShutWr = 1 << 5,      // our FIN is sent; reads are drained and discarded until EOF
-    kConnecting = 1 << 6,  // client connect in progress
-    kQuiet = 1 << 7,       // drain: no activity since the drain began
-    kClient = 1 << 8,      // created by connect(), not accept()
-    kOpened = 1 << 9,      // on_open ran (so on_close is owed)
+    kPaused = 1 << 0,        // reading stopped: write queue above the high-water mark
+    kPeerEof = 1 << 1,       // peer's FIN seen; no more reads
+    kClosing = 1 << 2,       // graceful close: finish the queue, then FIN, then close
+    kClosed = 1 << 3,        // socket closed; the slot is freed at the end of the turn
+    kInCallback = 1 << 4,    // inside a handler callback: sends are coalesced, flushed after
+    kShutWr = 1 << 5,        // our FIN is sent; reads are drained and discarded until EOF
+    kConnecting = 1 << 6,    // client connect in progress
+    kQuiet = 1 << 7,         // drain: no activity since the drain began
+    kClient = 1 << 8,        // created by connect(), not accept()
+    kOpened = 1 << 9,        // on_open ran (so on_close is owed)
+    kReclaimable = 1 << 10,  // idle between requests: may be closed first under overload
   };
 
   Connection() = default;
@@ -71,6 +72,11 @@ class Connection : public TimerNode {
   // Per-connection protocol state (owned by the handler; free it in on_close).
   void* user() const { return user_; }
   void set_user(void* p) { user_ = p; }
+  // Marks the connection idle between requests (true) or busy (false). When --max-conns is
+  // reached, the loop closes its longest-idle reclaimable connection to admit a new one (as
+  // nginx reuses idle keep-alive connections) instead of refusing the newcomer.
+  void set_reclaimable(bool on);
+
   // Index of the listener that accepted it (for per-listener metrics), or 0xffff for clients.
   uint16_t listener_index() const { return listener_; }
 
@@ -97,6 +103,8 @@ class Connection : public TimerNode {
   uint16_t pending_ops_ = 0;
   uint16_t backend_bits_ = 0;
   uint32_t backend_ctx_ = UINT32_MAX;  // io_uring: index of the in-flight sendmsg context
+  uint32_t lru_prev_ = UINT32_MAX;     // reclaimable list, by slot
+  uint32_t lru_next_ = UINT32_MAX;
 };
 
 }  // namespace reactor

@@ -42,6 +42,9 @@ EventLoop::EventLoop(const LoopConfig& config)
 EventLoop::~EventLoop() {
   // Abort whatever is still open so handlers free their state; then drop the backend.
   for_each_connection([this](Connection& c) { close_now(c, false); });
+  // A completion backend finishes closes asynchronously: reap until every connection has
+  // reported on_closed (so handlers free their state), bounded in case the kernel stalls.
+  for (int turn = 0; turn < 200 && live_ > closed_this_turn_.size(); ++turn) backend_->poll(10);
   free_closed();
   for (auto& l : listeners_) {
     if (l->fd >= 0) {
@@ -142,9 +145,22 @@ void EventLoop::on_accepted(Listener& l, int fd) {
     ::close(fd);
     return;
   }
+  if (config_.access && !config_.access->empty()) {
+    sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
+        !config_.access->permits(reinterpret_cast<sockaddr*>(&peer))) {
+      stats_.denied.add();
+      linger lg{1, 0};  // reset at once: nothing is exchanged, no TIME_WAIT is kept here
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+      ::close(fd);
+      return;
+    }
+  }
   if (config_.open_connections && config_.max_conns > 0) {
     int64_t open = config_.open_connections->fetch_add(1, std::memory_order_relaxed);
-    if (open >= config_.max_conns) {
+    // At the limit, an idle keep-alive connection makes room before a newcomer is refused.
+    if (open >= config_.max_conns && !reclaim_idle() && !reclaim_on_peer()) {
       config_.open_connections->fetch_sub(1, std::memory_order_relaxed);
       stats_.rejected_max_conns.add();
       ::close(fd);
@@ -344,8 +360,61 @@ void EventLoop::finish_close_if_ready(Connection& c) {
   timers_.schedule(&c, config_.linger_ms);
 }
 
+void EventLoop::lru_push(Connection& c) {
+  c.lru_next_ = UINT32_MAX;
+  c.lru_prev_ = lru_tail_;
+  if (lru_tail_ != UINT32_MAX)
+    slot(lru_tail_).lru_next_ = c.slot_;
+  else
+    lru_head_ = c.slot_;
+  lru_tail_ = c.slot_;
+  stats_.reclaimable.add();
+}
+
+void EventLoop::lru_unlink(Connection& c) {
+  if (c.lru_prev_ != UINT32_MAX)
+    slot(c.lru_prev_).lru_next_ = c.lru_next_;
+  else if (lru_head_ == c.slot_)
+    lru_head_ = c.lru_next_;
+  if (c.lru_next_ != UINT32_MAX)
+    slot(c.lru_next_).lru_prev_ = c.lru_prev_;
+  else if (lru_tail_ == c.slot_)
+    lru_tail_ = c.lru_prev_;
+  c.lru_prev_ = c.lru_next_ = UINT32_MAX;
+  stats_.reclaimable.sub();
+}
+
+bool EventLoop::reclaim_on_peer() {
+  if (!config_.peers) return false;
+  for (EventLoop* peer : *config_.peers) {
+    if (peer && peer != this && peer->stats().reclaimable.get() > 0) {
+      // Admit now, one over the limit for the moment it takes the sibling to close one.
+      peer->post([](EventLoop& l) { l.reclaim_idle(); });
+      return true;
+    }
+  }
+  return false;
+}
+
+bool EventLoop::reclaim_idle() {
+  while (lru_head_ != UINT32_MAX) {
+    Connection& c = slot(lru_head_);
+    c.clear(Connection::kReclaimable);
+    lru_unlink(c);
+    if (c.closed() || !c.wq_.empty()) continue;
+    stats_.reclaimed.add();
+    close_now(c, false);  // nothing queued, nothing expected: a plain close
+    return true;
+  }
+  return false;
+}
+
 void EventLoop::close_now(Connection& c, bool reset) {
   if (c.closed()) return;
+  if (c.has(Connection::kReclaimable)) {
+    c.clear(Connection::kReclaimable);
+    lru_unlink(c);
+  }
   c.cancel();  // idle/linger timer
   if (reset) {
     linger lg{1, 0};
@@ -423,7 +492,7 @@ void EventLoop::close_listeners() {
     if (l->accepting) backend_->stop_accept(*l);
     ::close(l->fd);
     l->fd = -1;
-    if (l->address.is_unix()) ::unlink(l->address.unix_path().c_str());
+    if (l->address.is_unix() && l->unlink_on_close) ::unlink(l->address.unix_path().c_str());
   }
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "reactor/access_list.h"
 #include "reactor/buffer_pool.h"
 #include "reactor/connection.h"
 #include "reactor/io_backend.h"
@@ -37,6 +38,11 @@ struct LoopConfig {
   // Shared across loops for --max-conns (0 = unlimited); nullptr = no global limit.
   std::atomic<int64_t>* open_connections = nullptr;
   int64_t max_conns = 0;
+  // --allow/--deny rules checked at accept (nullptr or empty = everyone); shared, immutable.
+  const AccessList* access = nullptr;
+  // The other loops of the group (set by LoopGroup), so a loop at --max-conns with no idle
+  // connection of its own can ask a sibling that has one to reclaim it.
+  const std::vector<EventLoop*>* peers = nullptr;
   // io_uring: provided-buffer ring entries per loop (power of two).
   uint32_t uring_ring_buffers = 1024;
   uint32_t uring_entries = 4096;
@@ -111,6 +117,16 @@ class EventLoop {
   void open_connection(Connection& c);
   void flush_after_callback(Connection& c);
   void maybe_pause(Connection& c);
+  void lru_push(Connection& c);
+  void lru_unlink(Connection& c);
+  bool reclaim_on_peer();
+
+ public:
+  // Closes this loop's longest-idle reclaimable connection; false when there is none.
+  bool reclaim_idle();
+
+ private:
+  Connection& slot(uint32_t s) { return chunks_[s / kChunk][s % kChunk]; }
   void finish_close_if_ready(Connection& c);
   void close_now(Connection& c, bool reset);
   void arm_idle_timer(Connection& c);
@@ -141,6 +157,8 @@ class EventLoop {
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> closed_this_turn_;
   uint32_t slots_used_ = 0;
+  uint32_t lru_head_ = UINT32_MAX;  // longest-idle reclaimable connection
+  uint32_t lru_tail_ = UINT32_MAX;
   size_t live_ = 0;
 
   std::vector<std::unique_ptr<Listener>> listeners_;

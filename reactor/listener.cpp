@@ -2,6 +2,8 @@
 #include "reactor/listener.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,6 +83,20 @@ int open_listen_socket(const SocketAddress& addr, const ListenOptions& opts, int
     if (opts.reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
       *err = errno;
       *error = std::string("SO_REUSEPORT: ") + strerror(errno);
+      ::close(fd);
+      return -1;
+    }
+    if (opts.defer_accept_s > 0 &&
+        setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &opts.defer_accept_s, sizeof(int)) != 0) {
+      *err = errno;
+      *error = std::string("TCP_DEFER_ACCEPT: ") + strerror(errno);
+      ::close(fd);
+      return -1;
+    }
+    if (opts.fastopen_queue > 0 &&
+        setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &opts.fastopen_queue, sizeof(int)) != 0) {
+      *err = errno;
+      *error = std::string("TCP_FASTOPEN: ") + strerror(errno);
       ::close(fd);
       return -1;
     }

@@ -13,6 +13,8 @@ class ConnectionHandler;
 struct ListenOptions {
   int backlog = 4096;
   bool reuse_port = true;  // one socket per loop; the kernel spreads connections
+  int defer_accept_s = 0;  // TCP_DEFER_ACCEPT: wake accept only once data arrived (0 = off)
+  int fastopen_queue = 0;  // TCP_FASTOPEN: pending TFO requests allowed (0 = off)
 };
 
 // A listening socket registered with one loop. Owned by the EventLoop it was added to.
@@ -23,6 +25,9 @@ struct Listener {
   std::string protocol;   // "echo", "upper", ... (for logs and metrics)
   SocketAddress address;  // as bound (port filled in after binding port 0)
   bool accepting = false;
+  // unix: remove the socket file when closing (false for a socket someone else created, e.g.
+  // one passed by systemd, whose path must outlive this process).
+  bool unlink_on_close = true;
   uint32_t backend_bits = 0;  // backend-private (epoll: registered; io_uring: multishot armed)
 };
 

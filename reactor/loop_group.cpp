@@ -47,7 +47,9 @@ bool LoopGroup::start(const Options& opts, const Init& init, std::string* error)
       std::unique_ptr<EventLoop> loop;
       std::string err;
       try {
-        loop = std::make_unique<EventLoop>(opts.loop);
+        LoopConfig cfg = opts.loop;
+        cfg.peers = &loops_;  // filled in as loops come up; read only after start() returns
+        loop = std::make_unique<EventLoop>(cfg);
         init(*loop, i);
       } catch (const std::exception& e) {
         err = e.what();

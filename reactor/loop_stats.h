@@ -38,6 +38,9 @@ struct LoopStats {
   Counter resets;          // connections ended by RST/EPIPE/other socket error
   Counter enobufs;         // io_uring: multishot recv ran out of provided buffers
   Counter pool_exhausted;  // reads deferred because the buffer pool hit its cap
+  Counter denied;          // refused by --allow/--deny (reset at once)
+  Counter reclaimed;       // idle keep-alive connections closed to admit new ones
+  Counter reclaimable;     // gauge: connections idle between requests right now
 };
 
 }  // namespace reactor

@@ -16,9 +16,15 @@ namespace reactor {
 
 namespace {
 constexpr uint16_t kBufGroup = 0;
-uint64_t op_of(uint64_t t) { return t >> 56; }
-uint32_t gen_of(uint64_t t) { return static_cast<uint32_t>(t >> 32) & 0xffffff; }
-uint32_t slot_of(uint64_t t) { return static_cast<uint32_t>(t); }
+uint64_t op_of(uint64_t t) {
+  return t >> 56;
+}
+uint32_t gen_of(uint64_t t) {
+  return static_cast<uint32_t>(t >> 32) & 0xffffff;
+}
+uint32_t slot_of(uint64_t t) {
+  return static_cast<uint32_t>(t);
+}
 }  // namespace
 
 UringBackend::UringBackend(EventLoop& loop) : loop_(loop) {}
@@ -71,11 +77,13 @@ bool UringBackend::init(std::string* why) {
     *why = "io_uring probe failed";
     return false;
   }
-  static const std::pair<int, const char*> kOps[] = {
-      {IORING_OP_ACCEPT, "accept"},   {IORING_OP_RECV, "recv"},
-      {IORING_OP_SEND, "send"},       {IORING_OP_SENDMSG, "sendmsg"},
-      {IORING_OP_CONNECT, "connect"}, {IORING_OP_POLL_ADD, "poll_add"},
-      {IORING_OP_ASYNC_CANCEL, "async_cancel"}};
+  static const std::pair<int, const char*> kOps[] = {{IORING_OP_ACCEPT, "accept"},
+                                                     {IORING_OP_RECV, "recv"},
+                                                     {IORING_OP_SEND, "send"},
+                                                     {IORING_OP_SENDMSG, "sendmsg"},
+                                                     {IORING_OP_CONNECT, "connect"},
+                                                     {IORING_OP_POLL_ADD, "poll_add"},
+                                                     {IORING_OP_ASYNC_CANCEL, "async_cancel"}};
   for (auto [op, name] : kOps) {
     if (!io_uring_opcode_supported(probe, op)) {
       io_uring_free_probe(probe);
@@ -177,11 +185,12 @@ void UringBackend::arm_accept(Listener& l) {
 void UringBackend::stop_accept(Listener& l) {
   if (!l.accepting) return;
   l.accepting = false;
-  if (l.index < accept_armed_.size() && accept_armed_[l.index])
-    cancel(tag(kOpAccept, 0, l.index));
+  if (l.index < accept_armed_.size() && accept_armed_[l.index]) cancel(tag(kOpAccept, 0, l.index));
 }
 
-void UringBackend::add_connection(Connection& c) { c.backend_bits_ = 0; }
+void UringBackend::add_connection(Connection& c) {
+  c.backend_bits_ = 0;
+}
 
 void UringBackend::connect(Connection& c, const sockaddr* addr, socklen_t len) {
   // The kernel copies the address when it takes the SQE, and the caller's copy dies when we

@@ -46,8 +46,8 @@ class UringBackend final : public IoBackend {
   enum Op : uint64_t { kOpAccept = 1, kOpRecv, kOpSend, kOpConnect, kOpPoll, kOpCancel };
   enum Bits : uint16_t {
     kRecvWanted = 1 << 0,
-    kRecvArmed = 1 << 1,     // a multishot recv is in flight
-    kRecvCancel = 1 << 2,    // ... and a cancel for it was submitted
+    kRecvArmed = 1 << 1,   // a multishot recv is in flight
+    kRecvCancel = 1 << 2,  // ... and a cancel for it was submitted
     kSendInFlight = 1 << 3,
     kCloseWanted = 1 << 4,   // close() called; fd closes when pending ops reach zero
     kCancelledAll = 1 << 5,  // the cancel-all for the fd was submitted
@@ -89,8 +89,8 @@ class UringBackend final : public IoBackend {
   size_t br_bytes_ = 0;
   uint32_t ring_entries_ = 0;
   uint32_t first_id_ = 0;
-  uint32_t ring_returned_ = 0;  // buffers added since the last tail publish
-  uint32_t ring_available_ = 0; // buffers the kernel can still pick (as far as we know)
+  uint32_t ring_returned_ = 0;     // buffers added since the last tail publish
+  uint32_t ring_available_ = 0;    // buffers the kernel can still pick (as far as we know)
   std::vector<uint64_t> starved_;  // connections waiting for ring buffers after ENOBUFS
   std::vector<std::unique_ptr<SendCtx>> send_ctx_;  // stable addresses while in flight
   uint32_t send_free_ = UINT32_MAX;

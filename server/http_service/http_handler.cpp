@@ -140,6 +140,13 @@ void HttpHandler::on_header_timeout(reactor::TimerNode* node) {
 }
 
 void HttpHandler::on_data(Connection& c, Buffer&& data) {
+  consume(c, std::move(data));
+  // Between requests with nothing half-read: the first to go if --max-conns is reached.
+  auto* h = static_cast<HttpConn*>(c.user());
+  if (h && c.is_open()) c.set_reclaimable(h->state == HttpConn::State::kHead && !h->pending);
+}
+
+void HttpHandler::consume(Connection& c, Buffer&& data) {
   auto* h = static_cast<HttpConn*>(c.user());
   if (!h || !c.is_open()) return;
   refresh_date();
