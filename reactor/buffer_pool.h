@@ -90,6 +90,14 @@ class BufferPool {
   // backend hands it straight back to the kernel ring) and it does not enter the free list.
   void set_release_hook(std::function<bool(uint32_t)> hook) { release_hook_ = std::move(hook); }
 
+  // Marks [first, first+count) as scarce (the io_uring provided-buffer ring): such buffers are
+  // not parked in write queues behind a slow reader, they are copied out and given back.
+  void set_scarce_run(uint32_t first, uint32_t count) {
+    scarce_first_ = first;
+    scarce_count_ = count;
+  }
+  bool is_scarce(uint32_t id) const { return id - scarce_first_ < scarce_count_; }
+
   size_t in_use() const { return allocated_ - free_.size(); }
   size_t allocated() const { return allocated_; }
   size_t max_buffers() const { return max_buffers_; }
@@ -105,6 +113,8 @@ class BufferPool {
   std::vector<char*> slabs_;
   std::vector<uint32_t> free_;  // LIFO: the most recently used buffer is the warmest in cache
   std::function<bool(uint32_t)> release_hook_;
+  uint32_t scarce_first_ = 0;
+  uint32_t scarce_count_ = 0;
   ThreadAffinity affinity_;
 };
 

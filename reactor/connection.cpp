@@ -10,6 +10,12 @@ void Connection::send(Buffer&& data) {
   loop_->assert_in_loop_thread();
   if (flags_ & (kClosed | kShutWr)) return;  // nobody to deliver to: the buffer goes back
   size_t n = data.size();
+  if (!wq_.empty() && loop_->buffers().is_scarce(data.id())) {
+    // Bytes already wait ahead of these, so this receive-ring buffer would sit in the queue
+    // for a while; copy it out so the ring refills and other connections keep receiving.
+    send(data.data(), n);
+    return;
+  }
   wq_.append_buffer(loop_->slices(), std::move(data));
   loop_->stats().write_queue_bytes.add(n);
   after_append();

@@ -130,6 +130,7 @@ bool UringBackend::init(std::string* why) {
                           static_cast<unsigned short>(i), mask, static_cast<int>(i));
   io_uring_buf_ring_advance(br_, static_cast<int>(ring_entries_));
   ring_available_ = ring_entries_;
+  pool.set_scarce_run(first_id_, ring_entries_);
   pool.set_release_hook([this](uint32_t id) { return take_back(id); });
   return true;
 }
