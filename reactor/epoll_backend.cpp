@@ -158,6 +158,7 @@ void EpollBackend::defer(uint64_t t) {
 void EpollBackend::poll(int timeout_ms) {
   if (!deferred_.empty()) timeout_ms = starved_ ? 1 : 0;
   int n = epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
+  if (timeout_ms != 0) loop_.on_wakeup();
   if (n < 0) {
     if (errno != EINTR) LOG_ERROR("epoll_wait: %s", strerror(errno));
     n = 0;
@@ -275,7 +276,8 @@ void EpollBackend::do_accept(Listener& l) {
     int err = errno;
     if (err == EAGAIN || err == EWOULDBLOCK) return;
     if (err == EINTR) continue;
-    loop_.on_accept_error(l, err);
+    // ET: a new arrival brings a new edge, so stopping here cannot strand a connection.
+    if (!loop_.on_accept_error(l, err)) return;
   }
   if (l.accepting) defer(tag(kListener, 0, l.index));
 }

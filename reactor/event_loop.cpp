@@ -224,36 +224,46 @@ void EventLoop::on_connected(Connection& c, int err) {
   open_connection(c);
 }
 
-void EventLoop::on_accept_error(Listener& l, int err) {
+bool EventLoop::on_accept_error(Listener& l, int err) {
   switch (err) {
     case EMFILE:
     case ENFILE: {
-      stats_.rejected_emfile.add();
-      // Shed the connection at the head of the queue with the spare descriptor, so the
-      // listener's readiness clears and the loop does not spin on an accept it cannot do.
+      // Linux reserves the descriptor before it looks at the queue, so EMFILE does not even
+      // say a connection is waiting. Use the spare descriptor to find out: shed the
+      // connection at the head of the queue (counted), or learn that the queue is empty and
+      // stop trying until the listener reports a new arrival - retrying would spin.
+      bool shed = false;
       if (reserve_fd_ >= 0) {
         ::close(reserve_fd_);
         reserve_fd_ = -1;
         int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd >= 0) ::close(fd);
+        if (fd >= 0) {
+          ::close(fd);
+          stats_.rejected_emfile.add();
+          shed = true;
+        }
         reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       }
-      if (reserve_fd_ < 0) pause_accept(l);  // no spare: back off and let closes free fds
-      break;
+      if (reserve_fd_ < 0) {
+        stats_.rejected_emfile.add();
+        pause_accept(l);  // no spare: back off and let closes free descriptors
+        return false;
+      }
+      return shed;
     }
     case ENOBUFS:
     case ENOMEM:
       pause_accept(l);
-      break;
+      return false;
     case ECONNABORTED:
     case EPROTO:
     case EPERM:
     case EINTR:
-      break;  // transient, per connection: keep accepting
+      return true;  // transient, per connection: keep accepting
     default:
       LOG_WARN("accept on %s: %s", l.address.to_string().c_str(), strerror(err));
       pause_accept(l);
-      break;
+      return false;
   }
 }
 
@@ -478,6 +488,10 @@ void EventLoop::on_conn_timer(TimerNode* node) {
   }
   if (!loop.draining_) loop.stats_.idle_timeouts.add();
   if (!c.wq_.empty()) {
+    if (loop.draining_) {  // a slow reader still gets its bytes, until the drain deadline
+      loop.timers_.schedule(&c, timeout);
+      return;
+    }
     loop.close_now(c, true);  // the peer has not read for a whole timeout: give up on it
   } else if (loop.config_.reset_on_idle_timeout && !loop.draining_) {
     loop.close_now(c, true);

@@ -10,6 +10,7 @@
 
 #include "reactor/access_list.h"
 #include "reactor/buffer_pool.h"
+#include "reactor/clock.h"
 #include "reactor/connection.h"
 #include "reactor/io_backend.h"
 #include "reactor/listener.h"
@@ -94,9 +95,17 @@ class EventLoop {
   // Calls fn for every open connection (diagnostics, drain).
   void for_each_connection(const std::function<void(Connection&)>& fn);
 
-  // --- completions, called by the backend only ---
+  // --- called by the backend only ---
+  // Right after the backend's wait returns, before it dispatches: callbacks then see the
+  // time of the wake-up, not the time the loop went to sleep.
+  void on_wakeup() {
+    now_ms_ = monotonic_ms();
+    timers_.set_now(now_ms_);
+  }
   void on_accepted(Listener& l, int fd);
-  void on_accept_error(Listener& l, int err);
+  // Returns true when more accepts may succeed right now; false when the queue is empty or
+  // accepting was paused (the backend then waits for the listener to become readable again).
+  bool on_accept_error(Listener& l, int err);
   void on_connected(Connection& c, int err);
   void on_received(Connection& c, Buffer&& data);
   void on_peer_eof(Connection& c);

@@ -43,15 +43,23 @@ static int clear_stale_unix_path(const std::string& path, std::string* error) {
     *error = path + " exists and is not a socket (not removing it)";
     return EEXIST;
   }
-  int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (probe < 0) return errno;
   SocketAddress a;
   std::string ignored;
   SocketAddress::parse("unix:" + path, &a, &ignored);
-  int rc = connect(probe, a.get(), a.len);
-  int err = errno;
-  ::close(probe);
-  if (rc == 0 || err == EAGAIN) {
+  // A listener of a process that just died can accept connects for a few milliseconds more
+  // (an io_uring instance is torn down after its process exits), so "someone answers" is
+  // only believed if it is still true after a short while.
+  int err = 0;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) return errno;
+    int rc = connect(probe, a.get(), a.len);
+    err = rc == 0 ? 0 : errno;
+    ::close(probe);
+    if (err != 0 && err != EAGAIN) break;
+    usleep(50 * 1000);
+  }
+  if (err == 0 || err == EAGAIN) {
     *error = "another process is serving " + path;
     return EADDRINUSE;
   }

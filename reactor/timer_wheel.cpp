@@ -42,7 +42,7 @@ void TimerWheel::schedule(TimerNode* node, uint64_t delay_ms) {
   // Round up, and never into the slot being processed now: a timer always waits >= 1 tick.
   uint64_t ticks = (delay_ms + tick_ms_ - 1) / tick_ms_;
   if (ticks == 0) ticks = 1;
-  node->deadline_ = current_ + ticks;
+  node->deadline_ = (now_tick_ > current_ ? now_tick_ : current_) + ticks;
   uint32_t slot = static_cast<uint32_t>(node->deadline_ & (kSlots - 1));
   TimerNode* head = &heads_[slot];
   node->next_ = head;
@@ -57,6 +57,7 @@ void TimerWheel::schedule(TimerNode* node, uint64_t delay_ms) {
 size_t TimerWheel::advance(uint64_t now_ms) {
   affinity_.assert_owner();
   uint64_t target = now_ms < origin_ms_ ? 0 : (now_ms - origin_ms_) / tick_ms_;
+  if (target > now_tick_) now_tick_ = target;
   size_t fired = 0;
   while (current_ < target) {
     if (count_ == 0) {

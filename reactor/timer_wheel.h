@@ -47,6 +47,12 @@ class TimerWheel {
   explicit TimerWheel(uint64_t now_ms, uint32_t tick_ms = 10);
   ~TimerWheel();
 
+  // Tells the wheel the current time without firing anything, so timers scheduled before the
+  // next advance() count from now and not from the last advance (the loop may have slept).
+  void set_now(uint64_t now_ms) {
+    uint64_t t = now_ms < origin_ms_ ? 0 : (now_ms - origin_ms_) / tick_ms_;
+    if (t > now_tick_) now_tick_ = t;
+  }
   // Arms (or re-arms) `node` to fire `delay_ms` from now (rounded up to the next tick).
   void schedule(TimerNode* node, uint64_t delay_ms);
   // Runs every callback whose deadline is <= now_ms. Callbacks may schedule and cancel freely.
@@ -67,7 +73,8 @@ class TimerWheel {
 
   uint32_t tick_ms_;
   uint64_t origin_ms_;
-  uint64_t current_ = 0;  // the tick whose slot was last processed
+  uint64_t current_ = 0;   // the tick whose slot was last processed
+  uint64_t now_tick_ = 0;  // latest time seen (set_now/advance); >= current_
   size_t count_ = 0;
   std::vector<TimerNode> heads_;  // sentinels: heads_[s].next_ is the first node of slot s
   uint64_t bits_[kSlots / 64] = {};

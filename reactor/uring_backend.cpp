@@ -172,7 +172,10 @@ void UringBackend::cancel(uint64_t target) {
 void UringBackend::start_accept(Listener& l) {
   if (l.accepting) return;
   l.accepting = true;
-  if (accept_armed_.size() <= l.index) accept_armed_.resize(l.index + 1, 0);
+  if (accept_armed_.size() <= l.index) {
+    accept_armed_.resize(l.index + 1, 0);
+    wait_readable_.resize(l.index + 1, 0);
+  }
   if (!accept_armed_[l.index]) arm_accept(l);
 }
 
@@ -186,7 +189,8 @@ void UringBackend::arm_accept(Listener& l) {
 void UringBackend::stop_accept(Listener& l) {
   if (!l.accepting) return;
   l.accepting = false;
-  if (l.index < accept_armed_.size() && accept_armed_[l.index]) cancel(tag(kOpAccept, 0, l.index));
+  if (l.index < accept_armed_.size() && accept_armed_[l.index])
+    cancel(tag(wait_readable_[l.index] ? kOpListenPoll : kOpAccept, 0, l.index));
 }
 
 void UringBackend::add_connection(Connection& c) {
@@ -337,6 +341,7 @@ void UringBackend::poll(int timeout_ms) {
     ts.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
     io_uring_submit_and_wait_timeout(&ring_, &cqe, timeout_ms == 0 ? 0 : 1, &ts, nullptr);
   }
+  if (timeout_ms != 0) loop_.on_wakeup();
   // Reap in batches; handlers may submit (sends, re-arms) while we do, which go out next turn.
   for (int round = 0; round < 4; ++round) {
     io_uring_cqe* batch[256];
@@ -367,6 +372,9 @@ void UringBackend::handle(io_uring_cqe* cqe) {
       if (res >= 0) watchers_[i]->on_readable();
       return;
     }
+    case kOpListenPoll:
+      on_listen_poll_cqe(slot_of(t));
+      return;
     case kOpCancel:
       return;
     default:
@@ -406,10 +414,31 @@ void UringBackend::on_accept_cqe(uint32_t index, int res, uint32_t flags) {
     } else {
       loop_.on_accepted(l, res);
     }
-  } else if (res != -ECANCELED) {
-    loop_.on_accept_error(l, -res);
+  } else if (res != -ECANCELED && !loop_.on_accept_error(l, -res)) {
+    // Out of descriptors with nothing queued: an accept would fail at once again (the kernel
+    // takes the descriptor before it looks at the queue). Wait for an arrival with a poll.
+    if (more) cancel(tag(kOpAccept, 0, index));
+    wait_readable_[index] = 1;
   }
-  if (!more && l.accepting && l.fd >= 0 && !accept_armed_[index]) arm_accept(l);
+  if (!more && l.accepting && l.fd >= 0 && !accept_armed_[index]) {
+    if (wait_readable_[index]) {
+      io_uring_sqe* s = sqe();
+      io_uring_prep_poll_add(s, l.fd, POLLIN);
+      io_uring_sqe_set_data64(s, tag(kOpListenPoll, 0, index));
+      accept_armed_[index] = 1;  // the poll stands in for the accept until it fires
+    } else {
+      arm_accept(l);
+    }
+  }
+}
+
+void UringBackend::on_listen_poll_cqe(uint32_t index) {
+  auto& ls = loop_.listeners();
+  if (index >= ls.size()) return;
+  Listener& l = *ls[index];
+  accept_armed_[index] = 0;
+  wait_readable_[index] = 0;
+  if (l.accepting && l.fd >= 0) arm_accept(l);
 }
 
 void UringBackend::on_recv_cqe(Connection& c, int res, uint32_t flags) {

@@ -43,7 +43,15 @@ class UringBackend final : public IoBackend {
   uint32_t ring_buffers() const { return ring_entries_; }
 
  private:
-  enum Op : uint64_t { kOpAccept = 1, kOpRecv, kOpSend, kOpConnect, kOpPoll, kOpCancel };
+  enum Op : uint64_t {
+    kOpAccept = 1,
+    kOpRecv,
+    kOpSend,
+    kOpConnect,
+    kOpPoll,
+    kOpCancel,
+    kOpListenPoll,  // waits for a listener to become readable while out of descriptors
+  };
   enum Bits : uint16_t {
     kRecvWanted = 1 << 0,
     kRecvArmed = 1 << 1,   // a multishot recv is in flight
@@ -75,6 +83,7 @@ class UringBackend final : public IoBackend {
   void on_recv_cqe(Connection& c, int res, uint32_t flags);
   void on_send_cqe(Connection& c, int res);
   void on_connect_cqe(Connection& c, int res);
+  void on_listen_poll_cqe(uint32_t index);
   bool take_back(uint32_t id);  // BufferPool release hook
   void rearm_starved();
   uint32_t alloc_send_ctx();
@@ -96,7 +105,8 @@ class UringBackend final : public IoBackend {
   uint32_t send_free_ = UINT32_MAX;
   std::vector<FdWatcher*> watchers_;
   std::vector<int> watcher_fds_;
-  std::vector<uint8_t> accept_armed_;  // per listener index
+  std::vector<uint8_t> accept_armed_;   // per listener index: an accept (or its poll) in flight
+  std::vector<uint8_t> wait_readable_;  // per listener index: poll before the next accept
 };
 
 }  // namespace reactor

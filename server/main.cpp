@@ -1,4 +1,5 @@
-// reactord entry point: parse the command line, run the server, map failures to exit codes.
+// reactord entry point: take systemd's sockets, read the config file and command line, run the
+// server, map failures to exit codes (2 usage/configuration, 1 runtime).
 #include <cstdio>
 #include <exception>
 
@@ -6,18 +7,46 @@
 #include "server/options.h"
 #include "server/protocols/registry.h"
 #include "server/server.h"
+#include "server/systemd.h"
 
 int main(int argc, char** argv) {
+  // First, while single-threaded: this unsets LISTEN_* in our environment.
+  std::string activation_error;
+  std::vector<reactord::ActivatedSocket> activated =
+      reactord::take_activated_sockets(&activation_error);
+  if (!activation_error.empty()) {
+    fprintf(stderr, "reactord: %s\n", activation_error.c_str());
+    return 2;
+  }
+
+  reactord::ConfigSource source;
+  for (int i = 1; i < argc; ++i) source.args.emplace_back(argv[i]);
+  source.protocols = reactord::protocol_names();
+  source.socket_activated = !activated.empty();
   reactord::Options options;
-  reactord::ParseResult parsed =
-      reactord::parse_options(argc, argv, reactord::protocol_names(), &options);
+  reactord::ParseResult parsed = reactord::load_options(source, &options);
   if (parsed.action == reactord::ParseResult::kExit) {
     FILE* out = parsed.exit_code == 0 ? stdout : stderr;
     fprintf(out, "%s\n", parsed.message.c_str());
     return parsed.exit_code;
   }
+  // The socket's name selects its protocol (FileDescriptorName=, or --fdname= of
+  // systemd-socket-activate): a wrong name is a configuration error, like a bad --listen.
+  for (const auto& s : activated) {
+    bool known = false;
+    for (const auto& p : source.protocols) known |= (p == s.name);
+    if (!known) {
+      std::string names;
+      for (const auto& p : source.protocols) names += (names.empty() ? "" : "|") + p;
+      fprintf(stderr,
+              "reactord: socket activation: fd %d is named '%s', not a protocol (%s); set "
+              "FileDescriptorName= in the .socket unit (systemd-socket-activate: --fdname=)\n",
+              s.fd, s.name.c_str(), names.c_str());
+      return 2;
+    }
+  }
   try {
-    reactord::Server server(std::move(options));
+    reactord::Server server(std::move(options), std::move(source), std::move(activated));
     return server.run();
   } catch (const std::exception& e) {
     LOG_ERROR("fatal: %s", e.what());

@@ -1,18 +1,34 @@
-// Command-line parsing for reactord: --flag VALUE and --flag=VALUE, numbers checked strictly.
+// reactord's settings table, value parsers, --help, and the merge of config file and CLI.
 #include "server/options.h"
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string_view>
 
+#include "reactor/access_list.h"
+#include "server/config_file.h"
+
+#ifndef REACTORD_DEFAULT_CONFIG_PATH
+#define REACTORD_DEFAULT_CONFIG_PATH "/etc/reactord/reactord.toml"
+#endif
+
 namespace reactord {
+
+const char* const ConfigSource::kDefaultConfigPath = REACTORD_DEFAULT_CONFIG_PATH;
+
 namespace {
 
-std::string join(const std::vector<std::string>& v) {
+std::string join(const std::vector<std::string>& v, const char* sep = "|") {
   std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : "|") + x;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
   return s;
+}
+
+std::string quoted(std::string_view text) {
+  return "'" + std::string(text) + "'";
 }
 
 bool parse_int(std::string_view text, int64_t lo, int64_t hi, int64_t* out) {
@@ -56,41 +72,332 @@ bool parse_bytes(std::string_view text, uint64_t* out) {
   return true;
 }
 
-}  // namespace
-
-std::string usage_text(const std::vector<std::string>& protos) {
-  return "usage: reactord [options]\n"
-         "\n"
-         "A per-core, shared-nothing TCP server.\n"
-         "\n"
-         "  --listen PROTO=ADDR   serve PROTO (" +
-         join(protos) +
-         ") on ADDR; repeatable.\n"
-         "                        ADDR is HOST:PORT, [IPV6]:PORT or unix:/path.\n"
-         "                        Default: echo=127.0.0.1:7000 and upper=127.0.0.1:7001\n"
-         "  --threads N           event loops (default: one per CPU in the affinity mask)\n"
-         "  --pin                 pin loop i to the i-th allowed CPU\n"
-         "  --backend B           auto|epoll|io_uring (default auto: io_uring if usable)\n"
-         "  --backlog N           listen backlog (default 4096; the kernel caps it at\n"
-         "                        net.core.somaxconn, and reactord warns when it does)\n"
-         "  --max-conns N         open connections at most; more are closed at once (0 = no "
-         "limit)\n"
-         "  --idle-timeout S      close connections idle S seconds (default 60, 0 = never)\n"
-         "  --drain-timeout S     on SIGTERM/SIGINT, wait at most S seconds for connections to\n"
-         "                        finish before aborting them (default 10)\n"
-         "  --high-water BYTES    stop reading from a peer whose unsent replies exceed this\n"
-         "                        (default 1MiB; suffixes k, m, g)\n"
-         "  --low-water BYTES     resume reading below this (default 256KiB)\n"
-         "  --linger-reset        idle-timeout closes send RST (no TIME_WAIT on the server)\n"
-         "  --log-level L         debug|info|warn|error (default info)\n"
-         "  --help                this text\n"
-         "  --version             version\n"
-         "\n"
-         "Signals: SIGTERM/SIGINT drain gracefully (a second one stops at once).\n";
+std::string show_seconds(double s) {
+  char b[32];
+  snprintf(b, sizeof b, "%g", s);
+  return b;
 }
 
-ParseResult parse_options(int argc, char** argv, const std::vector<std::string>& protos,
-                          Options* out) {
+const char* log_level_name(reactor::LogLevel l) {
+  switch (l) {
+    case reactor::LogLevel::kDebug:
+      return "debug";
+    case reactor::LogLevel::kInfo:
+      return "info";
+    case reactor::LogLevel::kWarn:
+      return "warn";
+    case reactor::LogLevel::kError:
+      return "error";
+  }
+  return "?";
+}
+
+// --- builders: one call per setting keeps option_table() one entry per key ---
+
+OptionDef switch_opt(std::string_view key, Reload reload, bool Options::*field, std::string help) {
+  OptionDef d;
+  d.key = key;
+  d.reload = reload;
+  d.help = std::move(help);
+  d.parse = [field](std::string_view text, Options* o, std::string* why) {
+    if (text == "true" || text == "1") {
+      o->*field = true;
+    } else if (text == "false" || text == "0") {
+      o->*field = false;
+    } else {
+      *why = quoted(text) + " is not true or false";
+      return false;
+    }
+    return true;
+  };
+  d.show = [field](const Options& o) { return std::string(o.*field ? "true" : "false"); };
+  d.copy = [field](const Options& from, Options* to) { to->*field = from.*field; };
+  return d;
+}
+
+template <typename T>
+OptionDef int_opt(std::string_view key, std::string_view value_name, Reload reload,
+                  T Options::*field, int64_t lo, int64_t hi, std::string help) {
+  OptionDef d;
+  d.key = key;
+  d.value_name = value_name;
+  d.reload = reload;
+  d.help = std::move(help);
+  d.parse = [field, lo, hi](std::string_view text, Options* o, std::string* why) {
+    int64_t n;
+    if (!parse_int(text, lo, hi, &n)) {
+      *why = quoted(text) + " is not a number in " + std::to_string(lo) + ".." + std::to_string(hi);
+      return false;
+    }
+    o->*field = static_cast<T>(n);
+    return true;
+  };
+  d.show = [field](const Options& o) { return std::to_string(o.*field); };
+  d.copy = [field](const Options& from, Options* to) { to->*field = from.*field; };
+  return d;
+}
+
+OptionDef seconds_opt(std::string_view key, Reload reload, double Options::*field,
+                      std::string help) {
+  OptionDef d;
+  d.key = key;
+  d.value_name = "S";
+  d.reload = reload;
+  d.help = std::move(help);
+  d.parse = [field](std::string_view text, Options* o, std::string* why) {
+    if (!parse_seconds(text, &(o->*field))) {
+      *why = quoted(text) + " is not a number of seconds >= 0";
+      return false;
+    }
+    return true;
+  };
+  d.show = [field](const Options& o) { return show_seconds(o.*field); };
+  d.copy = [field](const Options& from, Options* to) { to->*field = from.*field; };
+  return d;
+}
+
+OptionDef bytes_opt(std::string_view key, Reload reload, uint64_t Options::*field, uint64_t min,
+                    std::string help) {
+  OptionDef d;
+  d.key = key;
+  d.value_name = "BYTES";
+  d.reload = reload;
+  d.help = std::move(help);
+  d.parse = [field, min](std::string_view text, Options* o, std::string* why) {
+    uint64_t v;
+    if (!parse_bytes(text, &v) || v < min) {
+      *why =
+          quoted(text) + " is not a byte count" + (min > 0 ? " > 0" : "") + " (suffixes k, m, g)";
+      return false;
+    }
+    o->*field = v;
+    return true;
+  };
+  d.show = [field](const Options& o) { return std::to_string(o.*field); };
+  d.copy = [field](const Options& from, Options* to) { to->*field = from.*field; };
+  return d;
+}
+
+// A repeatable list of CIDRs, validated when read so bad text is a start-up error.
+OptionDef cidr_opt(std::string_view key, std::vector<std::string> Options::*field,
+                   std::string help) {
+  OptionDef d;
+  d.key = key;
+  d.value_name = "CIDR";
+  d.reload = Reload::kRestart;
+  d.repeatable = true;
+  d.help = std::move(help);
+  d.parse = [field](std::string_view text, Options* o, std::string* why) {
+    reactor::AccessList::Rule rule;
+    if (!reactor::AccessList::parse_cidr(text, &rule, why)) return false;
+    (o->*field).push_back(std::string(text));
+    return true;
+  };
+  d.show = [field](const Options& o) { return join(o.*field, ","); };
+  d.copy = [field](const Options& from, Options* to) { to->*field = from.*field; };
+  d.reset = [field](Options* o) { (o->*field).clear(); };
+  return d;
+}
+
+std::vector<OptionDef> build_table(const std::vector<std::string>& protos) {
+  std::vector<OptionDef> t;
+
+  OptionDef listen;
+  listen.key = "listen";
+  listen.value_name = "PROTO=ADDR";
+  listen.reload = Reload::kRestart;
+  listen.repeatable = true;
+  listen.help = "serve PROTO (" + join(protos) +
+                ") on ADDR; repeatable.\n"
+                "ADDR is HOST:PORT, [IPV6]:PORT or unix:/path.\n"
+                "Default: echo=127.0.0.1:7000, upper=127.0.0.1:7001 and\n"
+                "http=127.0.0.1:8080\n"
+                "(none when systemd passes listening sockets)";
+  listen.parse = [protos](std::string_view value, Options* o, std::string* why) {
+    size_t eq = value.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      *why = quoted(value) + ": want PROTO=ADDR, e.g. echo=127.0.0.1:7000";
+      return false;
+    }
+    ListenSpec spec;
+    spec.protocol = std::string(value.substr(0, eq));
+    spec.text = std::string(value.substr(eq + 1));
+    bool proto_ok = false;
+    for (const auto& p : protos) proto_ok |= (p == spec.protocol);
+    if (!proto_ok) {
+      *why = "unknown protocol '" + spec.protocol + "' (known: " + join(protos) + ")";
+      return false;
+    }
+    std::string err;
+    if (!reactor::SocketAddress::parse(spec.text, &spec.address, &err)) {
+      *why = spec.protocol + "=" + spec.text + ": " + err;
+      return false;
+    }
+    o->listens.push_back(std::move(spec));
+    return true;
+  };
+  listen.show = [](const Options& o) {
+    std::vector<std::string> v;
+    for (const auto& l : o.listens) v.push_back(l.protocol + "=" + l.text);
+    return join(v, ",");
+  };
+  listen.copy = [](const Options& from, Options* to) { to->listens = from.listens; };
+  listen.reset = [](Options* o) { o->listens.clear(); };
+  t.push_back(std::move(listen));
+
+  t.push_back(int_opt("threads", "N", Reload::kRestart, &Options::threads, 1, 1024,
+                      "event loops (default: one per CPU in the affinity mask)"));
+  t.push_back(
+      switch_opt("pin", Reload::kRestart, &Options::pin, "pin loop i to the i-th allowed CPU"));
+
+  OptionDef backend;
+  backend.key = "backend";
+  backend.value_name = "B";
+  backend.reload = Reload::kRestart;
+  backend.help = "auto|epoll|io_uring (default auto: io_uring if usable)";
+  backend.parse = [](std::string_view text, Options* o, std::string* why) {
+    if (!reactor::parse_backend_kind(std::string(text), &o->backend)) {
+      *why = quoted(text) + " is not one of auto|epoll|io_uring";
+      return false;
+    }
+    return true;
+  };
+  backend.show = [](const Options& o) {
+    return std::string(reactor::backend_kind_name(o.backend));
+  };
+  backend.copy = [](const Options& from, Options* to) { to->backend = from.backend; };
+  t.push_back(std::move(backend));
+
+  t.push_back(int_opt("backlog", "N", Reload::kRestart, &Options::backlog, 1, 1 << 20,
+                      "listen backlog (default 4096; the kernel caps it at\n"
+                      "net.core.somaxconn, and reactord warns when it does)"));
+  t.push_back(int_opt("max-conns", "N", Reload::kLive, &Options::max_conns, 0, 100000000,
+                      "open connections at most; more are closed at once (0 = no limit)"));
+  t.push_back(seconds_opt("idle-timeout", Reload::kLive, &Options::idle_timeout_s,
+                          "close connections idle S seconds (default 60, 0 = never)"));
+  t.push_back(seconds_opt("drain-timeout", Reload::kLive, &Options::drain_timeout_s,
+                          "on SIGTERM/SIGINT, wait at most S seconds for connections to\n"
+                          "finish before aborting them (default 10)"));
+  t.push_back(bytes_opt("high-water", Reload::kLive, &Options::high_water, 1,
+                        "stop reading from a peer whose unsent replies exceed this\n"
+                        "(default 1MiB; suffixes k, m, g)"));
+  t.push_back(bytes_opt("low-water", Reload::kLive, &Options::low_water, 0,
+                        "resume reading below this (default 256KiB)"));
+  t.push_back(switch_opt("linger-reset", Reload::kLive, &Options::linger_reset,
+                         "idle-timeout closes send RST (no TIME_WAIT on the server)"));
+
+  OptionDef level;
+  level.key = "log-level";
+  level.value_name = "L";
+  level.reload = Reload::kLive;
+  level.help = "debug|info|warn|error (default info)";
+  level.parse = [](std::string_view text, Options* o, std::string* why) {
+    if (!reactor::parse_log_level(text, &o->log_level)) {
+      *why = quoted(text) + " is not one of debug|info|warn|error";
+      return false;
+    }
+    return true;
+  };
+  level.show = [](const Options& o) { return std::string(log_level_name(o.log_level)); };
+  level.copy = [](const Options& from, Options* to) { to->log_level = from.log_level; };
+  t.push_back(std::move(level));
+  t.push_back(int_opt("max-header-bytes", "N", Reload::kRestart, &Options::max_header_bytes, 256,
+                      65536, "http: request line + headers above N bytes get 431 (default 8192)"));
+  t.push_back(bytes_opt("max-body", Reload::kRestart, &Options::max_body, 0,
+                        "http: request bodies above this get 413 (default 1MiB)"));
+  t.push_back(seconds_opt("header-timeout", Reload::kRestart, &Options::header_timeout_s,
+                          "http: a request head must be complete within S seconds of its\n"
+                          "first byte, else 408 and close (default 10, 0 = off)"));
+  t.push_back(int_opt("defer-accept", "S", Reload::kRestart, &Options::defer_accept_s, 0, 3600,
+                      "TCP_DEFER_ACCEPT: hand over a connection only once it has data\n"
+                      "(waits at most S seconds; default 0 = off)"));
+  t.push_back(int_opt("fastopen", "QUEUE", Reload::kRestart, &Options::fastopen_queue, 0, 1 << 20,
+                      "TCP_FASTOPEN with this many pending requests (default 0 = off)"));
+  t.push_back(cidr_opt("allow", &Options::allow,
+                       "admit only peers in CIDR (IPv4 or IPv6, e.g. 10.0.0.0/8); repeatable"));
+  t.push_back(cidr_opt("deny", &Options::deny,
+                       "reset peers in CIDR at accept; repeatable (deny wins over allow)"));
+  t.push_back(switch_opt("raise-nofile", Reload::kRestart, &Options::raise_nofile,
+                         "raise the open-files soft limit (RLIMIT_NOFILE) to the hard\n"
+                         "limit at start (default true; --raise-nofile=false keeps it)"));
+  return t;
+}
+
+const OptionDef* find_key(const std::vector<OptionDef>& table, std::string_view key) {
+  for (const auto& d : table) {
+    if (d.key == key) return &d;
+  }
+  return nullptr;
+}
+
+void add_default_listens(Options* o) {
+  std::string err;
+  ListenSpec echo{"echo", "127.0.0.1:7000", {}};
+  reactor::SocketAddress::parse(echo.text, &echo.address, &err);
+  ListenSpec upper{"upper", "127.0.0.1:7001", {}};
+  reactor::SocketAddress::parse(upper.text, &upper.address, &err);
+  ListenSpec http{"http", "127.0.0.1:8080", {}};
+  reactor::SocketAddress::parse(http.text, &http.address, &err);
+  o->listens.push_back(echo);
+  o->listens.push_back(upper);
+  o->listens.push_back(http);
+}
+
+}  // namespace
+
+const std::vector<OptionDef>& option_table(const std::vector<std::string>& protocols) {
+  // Built once per protocol list (in practice there is one); the table never changes after.
+  static std::vector<std::pair<std::vector<std::string>, std::unique_ptr<std::vector<OptionDef>>>>
+      cache;
+  for (const auto& [p, t] : cache) {
+    if (p == protocols) return *t;
+  }
+  cache.emplace_back(protocols, std::make_unique<std::vector<OptionDef>>(build_table(protocols)));
+  return *cache.back().second;
+}
+
+std::string usage_text(const std::vector<std::string>& protos) {
+  std::string s =
+      "usage: reactord [options]\n"
+      "\n"
+      "A per-core, shared-nothing TCP server. Every option is also a key of the TOML config\n"
+      "file (--idle-timeout 5 is `idle-timeout = 5`); the command line overrides the file.\n"
+      "\n";
+  auto add = [&s](const std::string& left, const std::string& help) {
+    constexpr size_t kColumn = 24;
+    std::string line = "  " + left;
+    line += line.size() < kColumn ? std::string(kColumn - line.size(), ' ') : "  ";
+    size_t start = 0;
+    for (;;) {
+      size_t nl = help.find('\n', start);
+      s += line + help.substr(start, nl == std::string::npos ? std::string::npos : nl - start) +
+           "\n";
+      if (nl == std::string::npos) break;
+      start = nl + 1;
+      line = std::string(kColumn, ' ');
+    }
+  };
+  for (const OptionDef& d : option_table(protos)) {
+    std::string left = "--" + std::string(d.key);
+    if (!d.value_name.empty()) left += " " + std::string(d.value_name);
+    add(left, d.help);
+  }
+  add("--config FILE", std::string("read settings from FILE (TOML; default ") +
+                           ConfigSource::kDefaultConfigPath + "\nwhen it exists)");
+  add("--no-config", "do not read the default config file");
+  add("--check-config", "check the config file and command line, then exit (0 = valid)");
+  add("--help", "this text");
+  add("--version", "version");
+  s += "\n"
+       "Signals: SIGTERM/SIGINT drain gracefully (a second one stops at once); SIGHUP re-reads\n"
+       "the config file and applies what can change live (the rest is logged as needing a\n"
+       "restart).\n"
+       "systemd: Type=notify (READY, STATUS, WATCHDOG, RELOADING, STOPPING) and socket\n"
+       "activation (FileDescriptorName= selects the protocol).";
+  return s;
+}
+
+ParseResult load_options(const ConfigSource& src, Options* out) {
   ParseResult r;
   auto fail = [&r](const std::string& msg) {
     r.action = ParseResult::kExit;
@@ -98,8 +405,21 @@ ParseResult parse_options(int argc, char** argv, const std::vector<std::string>&
     r.message = "reactord: " + msg + " (see --help)";
     return r;
   };
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
+  const std::vector<OptionDef>& table = option_table(src.protocols);
+
+  // Pass 1: find the flags and their values, and --config; values are applied after the file.
+  struct CliValue {
+    const OptionDef* def;
+    std::string value;
+  };
+  std::vector<CliValue> cli;
+  std::string config_path;
+  bool explicit_config = false;
+  bool no_config = false;
+  bool check_only = false;
+  const auto& args = src.args;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
     std::string_view value;
     bool has_value = false;
     if (arg.starts_with("--")) {
@@ -110,17 +430,15 @@ ParseResult parse_options(int argc, char** argv, const std::vector<std::string>&
         has_value = true;
       }
     }
-    auto need = [&](std::string_view flag) -> bool {
+    auto need = [&]() -> bool {
       if (has_value) return true;
-      if (i + 1 >= argc) return false;
-      value = argv[++i];
-      (void)flag;
+      if (i + 1 >= args.size()) return false;
+      value = args[++i];
       return true;
     };
-    std::string flag(arg);
     if (arg == "--help" || arg == "-h") {
       r.action = ParseResult::kExit;
-      r.message = usage_text(protos);
+      r.message = usage_text(src.protocols);
       return r;
     }
     if (arg == "--version") {
@@ -128,84 +446,76 @@ ParseResult parse_options(int argc, char** argv, const std::vector<std::string>&
       r.message = "reactord 0.1.0";
       return r;
     }
-    if (arg == "--pin") {
-      out->pin = true;
+    if (arg == "--config") {
+      if (!need()) return fail("--config needs a value");
+      config_path = std::string(value);
+      explicit_config = true;
       continue;
     }
-    if (arg == "--linger-reset") {
-      out->linger_reset = true;
+    if (arg == "--no-config") {
+      no_config = true;
       continue;
     }
-    static const char* kValued[] = {
-        "--listen",        "--threads",   "--backlog", "--max-conns",  "--idle-timeout",
-        "--drain-timeout", "--log-level", "--backend", "--high-water", "--low-water"};
-    bool known = false;
-    for (const char* k : kValued) known |= (arg == k);
-    if (!known) return fail("unknown option '" + std::string(argv[i]) + "'");
-    if (!need(arg)) return fail(flag + " needs a value");
-    int64_t n;
-    if (arg == "--listen") {
-      size_t eq = value.find('=');
-      if (eq == std::string_view::npos || eq == 0)
-        return fail("--listen '" + std::string(value) +
-                    "': want PROTO=ADDR, e.g. echo=127.0.0.1:7000");
-      ListenSpec spec;
-      spec.protocol = std::string(value.substr(0, eq));
-      spec.text = std::string(value.substr(eq + 1));
-      bool proto_ok = false;
-      for (const auto& p : protos) proto_ok |= (p == spec.protocol);
-      if (!proto_ok)
-        return fail("--listen: unknown protocol '" + spec.protocol + "' (known: " + join(protos) +
-                    ")");
-      std::string err;
-      if (!reactor::SocketAddress::parse(spec.text, &spec.address, &err))
-        return fail("--listen " + spec.protocol + "=" + spec.text + ": " + err);
-      out->listens.push_back(std::move(spec));
-    } else if (arg == "--threads") {
-      if (!parse_int(value, 1, 1024, &n))
-        return fail("--threads: '" + std::string(value) + "' is not a number in 1..1024");
-      out->threads = static_cast<int>(n);
-    } else if (arg == "--backlog") {
-      if (!parse_int(value, 1, 1 << 20, &n))
-        return fail("--backlog: '" + std::string(value) + "' is not a number in 1..1048576");
-      out->backlog = static_cast<int>(n);
-    } else if (arg == "--max-conns") {
-      if (!parse_int(value, 0, 100000000, &n))
-        return fail("--max-conns: '" + std::string(value) + "' is not a number >= 0");
-      out->max_conns = n;
-    } else if (arg == "--idle-timeout") {
-      if (!parse_seconds(value, &out->idle_timeout_s))
-        return fail("--idle-timeout: '" + std::string(value) + "' is not a number of seconds >= 0");
-    } else if (arg == "--drain-timeout") {
-      if (!parse_seconds(value, &out->drain_timeout_s))
-        return fail("--drain-timeout: '" + std::string(value) +
-                    "' is not a number of seconds >= 0");
-    } else if (arg == "--high-water") {
-      if (!parse_bytes(value, &out->high_water) || out->high_water == 0)
-        return fail("--high-water: '" + std::string(value) + "' is not a byte count > 0");
-    } else if (arg == "--low-water") {
-      if (!parse_bytes(value, &out->low_water))
-        return fail("--low-water: '" + std::string(value) + "' is not a byte count");
-    } else if (arg == "--log-level") {
-      if (!reactor::parse_log_level(value, &out->log_level))
-        return fail("--log-level: '" + std::string(value) +
-                    "' is not one of debug|info|warn|error");
-    } else if (arg == "--backend") {
-      if (!reactor::parse_backend_kind(std::string(value), &out->backend))
-        return fail("--backend: '" + std::string(value) + "' is not one of auto|epoll|io_uring");
+    if (arg == "--check-config") {
+      check_only = true;
+      continue;
+    }
+    const OptionDef* def = arg.starts_with("--") ? find_key(table, arg.substr(2)) : nullptr;
+    if (!def) return fail("unknown option '" + args[i] + "'");
+    if (def->value_name.empty()) {
+      cli.push_back({def, has_value ? std::string(value) : "true"});
+      continue;
+    }
+    if (!need()) return fail(std::string(arg) + " needs a value");
+    cli.push_back({def, std::string(value)});
+  }
+
+  // The file first, so that the command line overrides it.
+  if (!explicit_config && !no_config) {
+    FILE* f = fopen(src.default_config_path.c_str(), "r");
+    if (f) {
+      fclose(f);
+      config_path = src.default_config_path;
     }
   }
+  if (no_config && !explicit_config) config_path.clear();
+  if (!config_path.empty()) {
+    std::string error;
+    if (!read_config_file(config_path, table, out, &error)) return fail(error);
+  }
+  out->config_path = config_path;
+
+  // Then the command line. A repeatable key named here replaces the file's values.
+  std::vector<const OptionDef*> reset_done;
+  for (const CliValue& c : cli) {
+    if (c.def->repeatable) {
+      bool done = false;
+      for (const OptionDef* d : reset_done) done |= (d == c.def);
+      if (!done) {
+        c.def->reset(out);
+        reset_done.push_back(c.def);
+      }
+    }
+    std::string why;
+    if (!c.def->parse(c.value, out, &why)) return fail("--" + std::string(c.def->key) + ": " + why);
+  }
+
   if (out->low_water >= out->high_water) return fail("--low-water must be below --high-water");
-  if (out->listens.empty()) {
-    std::string err;
-    ListenSpec echo{"echo", "127.0.0.1:7000", {}};
-    reactor::SocketAddress::parse(echo.text, &echo.address, &err);
-    ListenSpec upper{"upper", "127.0.0.1:7001", {}};
-    reactor::SocketAddress::parse(upper.text, &upper.address, &err);
-    out->listens.push_back(echo);
-    out->listens.push_back(upper);
+  if (out->listens.empty() && !src.socket_activated) add_default_listens(out);
+  if (check_only) {
+    r.action = ParseResult::kExit;
+    r.message = "reactord: configuration OK (" +
+                (config_path.empty() ? std::string("no config file") : config_path) + ")";
   }
   return r;
+}
+
+ParseResult parse_options(int argc, char** argv, const std::vector<std::string>& protos,
+                          Options* out) {
+  ConfigSource src;
+  for (int i = 1; i < argc; ++i) src.args.emplace_back(argv[i]);
+  src.protocols = protos;
+  return load_options(src, out);
 }
 
 }  // namespace reactord

@@ -1,8 +1,11 @@
-// reactord's command line: every flag, its default, and strict parsing with clear errors.
+// reactord's settings: one table of keys shared by the command line and the config file,
+// strict parsing with clear errors, and the merge (file first, the command line wins).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reactor/io_backend.h"
@@ -30,6 +33,20 @@ struct Options {
   bool linger_reset = false;
   reactor::BackendKind backend = reactor::BackendKind::kAuto;
   reactor::LogLevel log_level = reactor::LogLevel::kInfo;
+  bool raise_nofile = true;  // RLIMIT_NOFILE soft limit raised to the hard limit at start
+  // HTTP limits.
+  int64_t max_header_bytes = 8192;  // request line + header fields, else 431
+  uint64_t max_body = 1 << 20;      // request body, else 413
+  double header_timeout_s = 10;     // total deadline for one request head, else 408
+  // Listener tuning and access control.
+  int defer_accept_s = 0;          // TCP_DEFER_ACCEPT (0 = off)
+  int fastopen_queue = 0;          // TCP_FASTOPEN queue (0 = off)
+  std::vector<std::string> allow;  // CIDRs; when any, a peer must match one
+  std::vector<std::string> deny;   // CIDRs; a matching peer is reset at accept
+
+  // Not a setting: the config file these options were read from ("" = none), so that SIGHUP
+  // knows what to re-read.
+  std::string config_path;
 };
 
 struct ParseResult {
@@ -38,8 +55,52 @@ struct ParseResult {
   std::string message;  // printed to stdout (help/version) or stderr (error)
 };
 
-// Parses argv; fills defaults (echo on 127.0.0.1:7000, upper on 127.0.0.1:7001) when no
-// --listen is given. `known_protocols` is the list accepted in --listen.
+// What SIGHUP can do with a changed value.
+enum class Reload {
+  kLive,     // applied to the running server
+  kRestart,  // needs a restart: logged, not applied
+};
+
+// One setting. The config-file key is `key`; the command-line flag is "--" + key. Adding a
+// setting means adding one OptionDef to option_table() (and a field to Options): the command
+// line, the config file, --help and the SIGHUP diff all come from the table.
+struct OptionDef {
+  std::string_view key;         // "idle-timeout"
+  std::string_view value_name;  // "S" in --help; empty for a switch (a boolean in the file)
+  Reload reload = Reload::kRestart;
+  bool repeatable = false;  // each use adds a value; the command line replaces the file's
+  std::string help;         // lines after the first are indented under it
+  // Parses one value into *o. On failure *why says what is wrong with it (without the key).
+  std::function<bool(std::string_view text, Options* o, std::string* why)> parse;
+  // The current value as text: SIGHUP compares old and new with it and logs both.
+  std::function<std::string(const Options& o)> show;
+  // Copies this setting's value from one Options to another (SIGHUP applies only live keys).
+  std::function<void(const Options& from, Options* to)> copy;
+  // Repeatable keys: forgets the values given so far (the file's, once the CLI names the key).
+  std::function<void(Options* o)> reset;
+};
+
+// Every setting, in --help order. `protocols` are the names accepted by listen.
+const std::vector<OptionDef>& option_table(const std::vector<std::string>& protocols);
+
+// Where the settings come from: the config file, then the command line, which wins.
+struct ConfigSource {
+  std::vector<std::string> args;       // argv[1..]
+  std::vector<std::string> protocols;  // accepted in listen
+  // Read when it exists and neither --config nor --no-config is given.
+  std::string default_config_path = kDefaultConfigPath;
+  // Listening sockets were passed by systemd: do not add the default listeners.
+  bool socket_activated = false;
+
+  static const char* const kDefaultConfigPath;
+};
+
+// Reads the config file (if any) and the command line into *out, which must hold defaults.
+// Fills the default listeners (echo on 127.0.0.1:7000, upper on 127.0.0.1:7001) when none is
+// given and the server is not socket-activated. Errors name the flag, or the file, line and key.
+ParseResult load_options(const ConfigSource& source, Options* out);
+
+// The command line alone plus the default config file: load_options with argv.
 ParseResult parse_options(int argc, char** argv, const std::vector<std::string>& known_protocols,
                           Options* out);
 std::string usage_text(const std::vector<std::string>& known_protocols);

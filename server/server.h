@@ -1,31 +1,44 @@
-// The reactord daemon: opens listeners, starts one loop per core, and drains on signals.
+// The reactord daemon: opens (or adopts) listeners, starts one loop per core, reports to
+// systemd, reloads its config file on SIGHUP and drains on SIGTERM/SIGINT.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "reactor/access_list.h"
 #include "reactor/handler.h"
 #include "reactor/loop_group.h"
+#include "server/heartbeat.h"
 #include "server/http_service/http_stats.h"
 #include "server/options.h"
+#include "server/protocols/udp_echo.h"
+#include "server/systemd.h"
 
 namespace reactord {
 
 // State shared by every loop of one server. Read-mostly; written by the main thread.
+// `options` is the snapshot taken at start: what SIGHUP changes reaches the loops through
+// EventLoop::post (their LoopConfig), never by rewriting this struct under their feet.
 struct ServerState {
   Options options;
   reactor::LoopGroup group;
   std::atomic<int64_t> open_connections{0};
   std::atomic<bool> draining{false};
   HttpStatsRegistry http_stats;  // one HttpStats per loop serving http
+  reactor::AccessList access;    // --allow/--deny, built once at start, read by every loop
 };
 
-// Thread affinity: run() is called once, from the main thread, which owns signal handling.
+// Thread affinity: run() is called once, from the main thread, which owns signal handling,
+// the systemd notifications, the loop heartbeats and reloads.
 class Server {
  public:
   explicit Server(Options options);
+  // `source` is re-read on SIGHUP (the config file, then the same command line on top).
+  // `activated` are listening sockets passed by systemd; the server takes ownership.
+  Server(Options options, ConfigSource source, std::vector<ActivatedSocket> activated);
   ~Server();
   // Blocks until shutdown. Returns the process exit code (0 after a clean drain, 1 when the
   // server could not start: address in use, permission denied, ...).
@@ -34,17 +47,41 @@ class Server {
  private:
   struct OpenListener {
     const ListenSpec* spec;
-    std::vector<int> fds;  // one per loop (reuseport), or one for unix sockets
+    std::vector<int> fds;  // indexed by loop; -1 where that loop does not serve it
     reactor::SocketAddress bound;
+    bool activated = false;  // passed by systemd: not ours to unlink
+    bool udp = false;        // udp-echo: datagram sockets served by UdpEchoService
   };
+  using Clock = std::chrono::steady_clock;
+
   bool open_listeners(int loops, std::string* error);
+  void adopt_activated(int loops);
   void close_unclaimed();
   int wait_for_shutdown();
+  void reload();
+  void apply_live(const Options& next);
+  void on_tick(Clock::time_point now);
+  std::string status_text() const;
 
   std::unique_ptr<ServerState> state_;
+  ConfigSource source_;
+  Options current_;  // what is in force now (main thread only)
+  std::vector<ActivatedSocket> activated_;
+  std::vector<std::unique_ptr<ListenSpec>> activated_specs_;  // OpenListener::spec targets
   std::vector<OpenListener> listeners_;
   // handlers_[loop] owns that loop's protocol handlers; they outlive the loops.
   std::vector<std::vector<std::unique_ptr<reactor::ConnectionHandler>>> handlers_;
+  // udp_[loop]: that loop's UDP echo services (they close their sockets when destroyed).
+  std::vector<std::vector<std::unique_ptr<UdpEchoService>>> udp_;
+
+  // Watchdog: WATCHDOG=1 goes out only when every loop has run the previous heartbeat, so one
+  // stuck loop stops the pings and systemd restarts the service.
+  std::unique_ptr<LoopHeartbeat> heartbeat_;
+  uint64_t watchdog_usec_ = 0;
+  Clock::time_point last_watchdog_{};
+  Clock::time_point heartbeat_sent_{};
+  bool stall_logged_ = false;
+  std::string last_status_;
 };
 
 }  // namespace reactord

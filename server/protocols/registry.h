@@ -12,7 +12,7 @@ namespace reactord {
 
 struct ServerState;
 
-// Names accepted by --listen PROTO=ADDR.
+// Names accepted by --listen PROTO=ADDR. udp-echo is served by UdpEchoService, not a handler.
 const std::vector<std::string>& protocol_names();
 // A handler for `name` serving connections on `loop` (one per protocol per loop, so a
 // protocol may keep per-loop state without locks). nullptr for an unknown name.

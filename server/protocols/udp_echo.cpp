@@ -37,8 +37,8 @@ UdpEchoService::UdpEchoService(reactor::EventLoop& loop, int fd)
   loop_.backend().watch(fd_, this);
 }
 
+// Destroyed after its loop has stopped (the backend, and its watch, are gone by then).
 UdpEchoService::~UdpEchoService() {
-  loop_.backend().unwatch(fd_, this);
   ::close(fd_);
 }
 

@@ -1,0 +1,248 @@
+// Flag parsing for reactord-bench: strict numbers, combinations checked, one-line errors.
+#include "bench/loadgen/options.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <string_view>
+
+namespace reactord::bench {
+namespace {
+
+bool parse_int(std::string_view text, int64_t lo, int64_t hi, int64_t* out) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < lo || v > hi)
+    return false;
+  *out = v;
+  return true;
+}
+
+bool parse_double(std::string_view text, double lo, double hi, double* out) {
+  if (text.empty()) return false;
+  std::string s(text);
+  char* end = nullptr;
+  double v = strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || !std::isfinite(v) || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+// 64, 4k, 1m, 16KiB: request sizes are usually written in binary units.
+bool parse_bytes(std::string_view text, uint64_t* out) {
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  int64_t v;
+  if (!parse_int(text.substr(0, i), 0, INT64_MAX / (1 << 30), &v)) return false;
+  std::string_view unit = text.substr(i);
+  uint64_t mul = 1;
+  if (unit.empty() || unit == "b" || unit == "B")
+    mul = 1;
+  else if (unit == "k" || unit == "K" || unit == "KiB")
+    mul = 1024;
+  else if (unit == "m" || unit == "M" || unit == "MiB")
+    mul = 1024 * 1024;
+  else
+    return false;
+  *out = static_cast<uint64_t>(v) * mul;
+  return true;
+}
+
+// START:STEP:END, all positive, END >= START.
+bool parse_ramp(std::string_view text, Options* o) {
+  size_t a = text.find(':');
+  if (a == std::string_view::npos) return false;
+  size_t b = text.find(':', a + 1);
+  if (b == std::string_view::npos) return false;
+  int64_t s, st, e;
+  if (!parse_int(text.substr(0, a), 1, 1000000, &s) ||
+      !parse_int(text.substr(a + 1, b - a - 1), 1, 1000000, &st) ||
+      !parse_int(text.substr(b + 1), 1, 1000000, &e) || e < s)
+    return false;
+  o->ramp = true;
+  o->ramp_start = static_cast<int>(s);
+  o->ramp_step = static_cast<int>(st);
+  o->ramp_end = static_cast<int>(e);
+  return true;
+}
+
+}  // namespace
+
+const char* proto_name(Proto p) {
+  switch (p) {
+    case Proto::kEcho:
+      return "echo";
+    case Proto::kUpper:
+      return "upper";
+    case Proto::kHttp:
+      return "http";
+  }
+  return "?";
+}
+
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::kClosed:
+      return "closed";
+    case Mode::kOpen:
+      return "open";
+    case Mode::kChurn:
+      return "churn";
+  }
+  return "?";
+}
+
+std::string usage_text() {
+  return "usage: reactord-bench --target HOST:PORT|unix:/path --proto echo|upper|http [options]\n"
+         "\n"
+         "Load generator on the reactord reactor: one event loop per thread.\n"
+         "\n"
+         "  --target ADDR          server address: HOST:PORT, [IPV6]:PORT or unix:/path\n"
+         "  --proto P              echo | upper | http (default echo)\n"
+         "  --path P               http: request path (default /)\n"
+         "  --conns N              concurrent connections over all threads (default 10)\n"
+         "  --threads N            event loops / threads (default 1)\n"
+         "  --duration S           run S seconds (default 10; per step with --ramp)\n"
+         "  --requests N           stop after exactly N requests completed\n"
+         "  --size BYTES           echo/upper request size (default 64; k/m suffixes)\n"
+         "  --pipeline D           requests in flight per connection (default 1)\n"
+         "  --rate R               open loop: R requests/s over all connections; latency is\n"
+         "                         measured from each request's intended send time\n"
+         "  --connect-rate R       pace new connections at R/s over all threads\n"
+         "  --churn                each connection: connect, one request, close; repeat\n"
+         "  --ramp S:STEP:E        staircase over connection counts S, S+STEP, .. E\n"
+         "  --json FILE            write every figure as JSON to FILE\n"
+         "  --warmup S             run S seconds before measuring (default 0)\n"
+         "  --connect-timeout S    a connect not done in S seconds fails (default 5)\n"
+         "  --help                 this text\n"
+         "\n"
+         "Exit status: 0 clean, 1 errors/mismatches/failed connects/target unreachable,\n"
+         "2 bad flags.\n";
+}
+
+ParseOutcome parse_options(int argc, char** argv, Options* out) {
+  ParseOutcome r;
+  auto fail = [&r](const std::string& msg) {
+    r.run = false;
+    r.exit_code = 2;
+    r.message = "reactord-bench: " + msg + " (see --help)";
+    return r;
+  };
+  bool have_target = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string_view value;
+    bool has_value = false;
+    if (arg.starts_with("--")) {
+      size_t eq = arg.find('=');
+      if (eq != std::string_view::npos) {
+        value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+        has_value = true;
+      }
+    }
+    std::string flag(arg);
+    auto need = [&]() -> bool {
+      if (has_value) return true;
+      if (i + 1 >= argc) return false;
+      value = argv[++i];
+      return true;
+    };
+    auto bad = [&](const char* what) {
+      return fail(flag + ": " + what + ", got '" + std::string(value) + "'");
+    };
+    auto no_value = [&]() { return has_value ? fail(flag + " takes no value") : r; };
+
+    if (flag == "--help" || flag == "-h") {
+      r.run = false;
+      r.exit_code = 0;
+      r.message = usage_text();
+      return r;
+    }
+    if (flag == "--churn") {
+      if (has_value) return no_value();
+      out->churn = true;
+      continue;
+    }
+    static constexpr std::string_view kValued[] = {
+        "--target",       "--proto",    "--path", "--conns",    "--threads",
+        "--duration",     "--requests", "--size", "--pipeline", "--rate",
+        "--connect-rate", "--ramp",     "--json", "--warmup",   "--connect-timeout"};
+    bool known = false;
+    for (auto k : kValued) known = known || k == flag;
+    if (!known) return fail("unknown flag " + flag);
+    if (!need()) return fail(flag + " needs a value");
+
+    int64_t n;
+    uint64_t bytes;
+    double d;
+    if (flag == "--target") {
+      std::string err;
+      if (!reactor::SocketAddress::parse(value, &out->target, &err))
+        return fail("--target: " + err);
+      out->target_text = std::string(value);
+      have_target = true;
+    } else if (flag == "--proto") {
+      if (value == "echo")
+        out->proto = Proto::kEcho;
+      else if (value == "upper")
+        out->proto = Proto::kUpper;
+      else if (value == "http")
+        out->proto = Proto::kHttp;
+      else
+        return bad("expected echo, upper or http");
+    } else if (flag == "--path") {
+      if (value.empty() || value[0] != '/' ||
+          value.find_first_of(" \r\n\t") != std::string_view::npos)
+        return bad("expected an absolute path without spaces");
+      out->path = std::string(value);
+    } else if (flag == "--conns") {
+      if (!parse_int(value, 1, 1000000, &n)) return bad("expected 1..1000000");
+      out->conns = static_cast<int>(n);
+    } else if (flag == "--threads") {
+      if (!parse_int(value, 1, 1024, &n)) return bad("expected 1..1024");
+      out->threads = static_cast<int>(n);
+    } else if (flag == "--duration") {
+      if (!parse_double(value, 0.001, 86400 * 365, &d)) return bad("expected seconds > 0");
+      out->duration_s = d;
+      out->duration_set = true;
+    } else if (flag == "--requests") {
+      if (!parse_int(value, 1, INT64_MAX, &n)) return bad("expected a count >= 1");
+      out->requests = static_cast<uint64_t>(n);
+    } else if (flag == "--size") {
+      if (!parse_bytes(value, &bytes) || bytes == 0 || bytes > (64u << 20))
+        return bad("expected 1 byte .. 64MiB");
+      out->size = bytes;
+    } else if (flag == "--pipeline") {
+      if (!parse_int(value, 1, 4096, &n)) return bad("expected 1..4096");
+      out->pipeline = static_cast<int>(n);
+    } else if (flag == "--rate") {
+      if (!parse_double(value, 1e-3, 1e9, &d)) return bad("expected requests/s > 0");
+      out->rate = d;
+    } else if (flag == "--connect-rate") {
+      if (!parse_double(value, 1e-3, 1e9, &d)) return bad("expected connections/s > 0");
+      out->connect_rate = d;
+    } else if (flag == "--ramp") {
+      if (!parse_ramp(value, out)) return bad("expected START:STEP:END, positive, END >= START");
+    } else if (flag == "--json") {
+      out->json_path = std::string(value);
+    } else if (flag == "--warmup") {
+      if (!parse_double(value, 0, 86400, &d)) return bad("expected seconds >= 0");
+      out->warmup_s = d;
+    } else if (flag == "--connect-timeout") {
+      if (!parse_double(value, 0.001, 86400, &d)) return bad("expected seconds > 0");
+      out->connect_timeout_s = d;
+    }
+  }
+  if (!have_target) return fail("--target is required");
+  if (out->churn && out->pipeline > 1)
+    return fail("--pipeline: a churn connection carries exactly one request");
+  if (out->churn && out->rate > 0) return fail("--rate cannot be combined with --churn");
+  if (out->requests > 0 && out->ramp) return fail("--requests cannot be combined with --ramp");
+  if (out->requests > 0 && out->warmup_s > 0)
+    return fail("--warmup cannot be combined with --requests (the server would see more)");
+  if (out->ramp) out->conns = out->ramp_start;
+  return r;
+}
+
+}  // namespace reactord::bench

@@ -1,0 +1,55 @@
+// reactord-bench's command line: every flag, its default, and strict parsing with clear errors.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "reactor/socket_address.h"
+
+namespace reactord::bench {
+
+enum class Proto { kEcho, kUpper, kHttp };
+const char* proto_name(Proto p);
+
+// How load is offered; derived from the flags (see Options::mode()).
+enum class Mode { kClosed, kOpen, kChurn };
+const char* mode_name(Mode m);
+
+struct Options {
+  std::string target_text;  // as given, for reports and the Host header
+  reactor::SocketAddress target;
+  Proto proto = Proto::kEcho;
+  std::string path = "/";
+  int conns = 10;
+  int threads = 1;
+  double duration_s = 10;
+  bool duration_set = false;
+  uint64_t requests = 0;  // 0 = stop on duration only
+  size_t size = 64;
+  int pipeline = 1;
+  double rate = 0;          // requests/s over all connections; 0 = closed loop
+  double connect_rate = 0;  // new connections/s over all threads; 0 = unpaced
+  bool churn = false;
+  bool ramp = false;
+  int ramp_start = 0;
+  int ramp_step = 0;
+  int ramp_end = 0;
+  std::string json_path;
+  double warmup_s = 0;
+  double connect_timeout_s = 5;
+
+  Mode mode() const { return churn ? Mode::kChurn : rate > 0 ? Mode::kOpen : Mode::kClosed; }
+};
+
+struct ParseOutcome {
+  bool run = true;
+  int exit_code = 0;    // when !run: 0 after --help, 2 for a bad flag
+  std::string message;  // usage (stdout) or the one-line error (stderr)
+};
+
+// Parses argv (--flag VALUE or --flag=VALUE). A bad flag yields one line that names it.
+ParseOutcome parse_options(int argc, char** argv, Options* out);
+std::string usage_text();
+
+}  // namespace reactord::bench

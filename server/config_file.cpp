@@ -1,0 +1,109 @@
+// TOML config file reader (toml++, header-only): maps each key to the option table's parser so
+// the file and the command line accept exactly the same values.
+#include "server/config_file.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace reactord {
+namespace {
+
+std::string at(const std::string& path, const toml::source_region& where) {
+  return path + ":" + std::to_string(where.begin.line) + ": ";
+}
+
+// A scalar TOML value as the text the command line would carry; false for other types.
+bool scalar_text(const toml::node& node, std::string* text) {
+  if (const auto* s = node.as_string()) {
+    *text = s->get();
+  } else if (const auto* i = node.as_integer()) {
+    *text = std::to_string(i->get());
+  } else if (const auto* f = node.as_floating_point()) {
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f->get());
+    if (ec != std::errc()) return false;
+    text->assign(buf, end);
+  } else if (const auto* b = node.as_boolean()) {
+    *text = b->get() ? "true" : "false";
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool read_config_file(const std::string& path, const std::vector<OptionDef>& table, Options* out,
+                      std::string* error) {
+  // Read it ourselves first so a missing or unreadable file gets errno's words.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot read config file " + path + ": " + strerror(errno);
+    return false;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+
+  toml::table root;
+  try {
+    root = toml::parse(text.str(), path);
+  } catch (const toml::parse_error& e) {
+    *error = at(path, e.source()) + std::string(e.description());
+    return false;
+  }
+
+  for (auto&& [key, node] : root) {
+    std::string_view name = key.str();
+    const OptionDef* def = nullptr;
+    for (const auto& d : table) {
+      if (d.key == name) def = &d;
+    }
+    std::string where = at(path, key.source()) + std::string(name) + ": ";
+    if (!def) {
+      *error = at(path, key.source()) + "unknown key '" + std::string(name) + "'";
+      return false;
+    }
+    if (def->value_name.empty() && !node.is_boolean()) {
+      *error = where + "want true or false";
+      return false;
+    }
+    std::vector<std::pair<std::string, toml::source_region>> values;
+    if (const auto* array = node.as_array()) {
+      if (!def->repeatable) {
+        *error = where + "takes one value, not an array";
+        return false;
+      }
+      for (const auto& element : *array) {
+        std::string v;
+        if (!scalar_text(element, &v)) {
+          *error = at(path, element.source()) + std::string(name) + ": want a string";
+          return false;
+        }
+        values.emplace_back(std::move(v), element.source());
+      }
+    } else {
+      std::string v;
+      if (!scalar_text(node, &v)) {
+        *error = where + "want a string, number or boolean (keys are not grouped in tables)";
+        return false;
+      }
+      values.emplace_back(std::move(v), node.source());
+    }
+    if (def->repeatable) def->reset(out);
+    for (const auto& [v, source] : values) {
+      std::string why;
+      if (!def->parse(v, out, &why)) {
+        *error = at(path, source) + std::string(name) + ": " + why;
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace reactord

@@ -1,0 +1,204 @@
+// The TOML config file: good and bad files (exit 2 naming key and line), the command line
+// overriding the file, and SIGHUP applying live settings to a running reactord.
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "tests/deploy/deploy_support.h"
+
+namespace deploy_test {
+namespace {
+
+constexpr milliseconds kWait{20000};
+
+struct RunResult {
+  int exit_code;
+  std::string stderr_text;
+};
+
+// Runs reactord to completion (for invocations that exit at once: errors, --check-config).
+RunResult run_reactord(const TempDir& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), REACTORD_BIN);
+  Child child({args, {}, {}, dir.file("stderr")});
+  std::optional<int> code = child.wait_exit(kWait);
+  return {code.value_or(-1), child.stderr_text()};
+}
+
+TEST(ConfigFile, UnknownKeyExits2NamingKeyAndLine) {
+  TempDir dir;
+  std::string path = dir.write("r.toml",
+                               "# reactord\n"
+                               "threads = 1\n"
+                               "idle-timout = 5\n");
+  RunResult r = run_reactord(dir, {"--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.stderr_text.find(path + ":3:"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("unknown key 'idle-timout'"), std::string::npos) << r.stderr_text;
+}
+
+TEST(ConfigFile, BadValueExits2NamingKeyAndLine) {
+  TempDir dir;
+  struct Case {
+    const char* text;
+    const char* key;
+  };
+  const Case cases[] = {
+      {"\nmax-conns = -5\n", "max-conns"},
+      {"\nidle-timeout = \"soon\"\n", "idle-timeout"},
+      {"\nlog-level = \"loud\"\n", "log-level"},
+      {"\npin = \"yes\"\n", "pin"},
+      {"\nhigh-water = \"1q\"\n", "high-water"},
+      {"\nlisten = [\"gopher=127.0.0.1:70\"]\n", "listen"},
+      {"\nthreads = [1, 2]\n", "threads"},
+  };
+  for (const Case& c : cases) {
+    std::string path = dir.write("r.toml", c.text);
+    RunResult r = run_reactord(dir, {"--config", path});
+    EXPECT_EQ(r.exit_code, 2) << c.text;
+    EXPECT_NE(r.stderr_text.find(path + ":2: " + c.key + ":"), std::string::npos)
+        << c.text << " -> " << r.stderr_text;
+  }
+}
+
+TEST(ConfigFile, SyntaxErrorExits2WithLine) {
+  TempDir dir;
+  std::string path = dir.write("r.toml", "threads = 1\nbacklog = = 3\n");
+  RunResult r = run_reactord(dir, {"--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.stderr_text.find(path + ":2:"), std::string::npos) << r.stderr_text;
+}
+
+TEST(ConfigFile, MissingExplicitFileExits2) {
+  TempDir dir;
+  RunResult r = run_reactord(dir, {"--config", dir.file("absent.toml")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.stderr_text.find("absent.toml"), std::string::npos) << r.stderr_text;
+}
+
+TEST(ConfigFile, CheckConfigAcceptsTheShippedFile) {
+  TempDir dir;
+  RunResult r = run_reactord(
+      dir, {"--config", REACTORD_SOURCE_DIR "/deploy/reactord.toml", "--check-config"});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+}
+
+TEST(ConfigFile, SettingsFromTheFileAreUsed) {
+  TempDir dir;
+  std::string path = dir.write("r.toml",
+                               "listen = [\"upper=127.0.0.1:0\"]\n"
+                               "threads = 1\n");
+  Child child({{REACTORD_BIN, "--config", path}, {}, {}, dir.file("stderr")});
+  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
+  std::string err = child.stderr_text();
+  EXPECT_NE(err.find("1 thread,"), std::string::npos) << err;
+  int port = listening_port(err, "upper");
+  ASSERT_GT(port, 0) << err;
+  int fd = connect_loopback(port);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(roundtrip(fd, "from the file"), "FROM THE FILE");
+  close(fd);
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait_exit(kWait), 0);
+}
+
+TEST(ConfigFile, CommandLineOverridesTheFile) {
+  TempDir dir;
+  std::string path = dir.write("r.toml",
+                               "listen = [\"upper=127.0.0.1:0\"]\n"
+                               "threads = 1\n");
+  Child child({{REACTORD_BIN, "--config", path, "--threads", "2", "--listen", "echo=127.0.0.1:0"},
+               {},
+               {},
+               dir.file("stderr")});
+  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
+  std::string err = child.stderr_text();
+  EXPECT_NE(err.find("2 threads"), std::string::npos) << err;
+  // A repeatable key given on the command line replaces the file's list.
+  EXPECT_GT(listening_port(err, "echo"), 0) << err;
+  EXPECT_EQ(listening_port(err, "upper"), 0) << err;
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait_exit(kWait), 0);
+}
+
+// SIGHUP re-reads the file. A broken file is rejected as a whole (the server keeps serving
+// with what it had); then idle-timeout 0 (never) -> 1 s: a connection opened before the reload,
+// and idle since, is closed by the server. threads changes too: logged as needing a restart.
+TEST(ConfigReload, SighupAppliesIdleTimeoutToOpenConnections) {
+  TempDir dir;
+  const std::string head = "listen = [\"echo=127.0.0.1:0\"]\nthreads = 2\n";
+  std::string path = dir.write("r.toml", head + "idle-timeout = 0\n");
+  Child child({{REACTORD_BIN, "--config", path}, {}, {}, dir.file("stderr")});
+  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
+  int port = listening_port(child.stderr_text(), "echo");
+  ASSERT_GT(port, 0);
+  int fd = connect_loopback(port);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(send(fd, "x", 1, 0), 1);
+  char c;
+  ASSERT_EQ(recv(fd, &c, 1, 0), 1);  // served, so it is open on the server
+
+  dir.write("r.toml", head + "idle-timeout = \"never\"\n");
+  child.signal(SIGHUP);
+  ASSERT_TRUE(child.wait_for_stderr("reload failed", kWait)) << child.stderr_text();
+  EXPECT_NE(child.stderr_text().find(path + ":3: idle-timeout:"), std::string::npos)
+      << child.stderr_text();
+  int other = connect_loopback(port);
+  ASSERT_GE(other, 0);
+  EXPECT_EQ(roundtrip(other, "still here"), "still here");
+  close(other);
+
+  dir.write("r.toml",
+            "listen = [\"echo=127.0.0.1:0\"]\n"
+            "threads = 3\n"
+            "idle-timeout = 1\n"
+            "log-level = \"debug\"\n");
+  child.signal(SIGHUP);
+  ASSERT_TRUE(child.wait_for_stderr("reload: idle-timeout 0 -> 1", kWait)) << child.stderr_text();
+  EXPECT_TRUE(child.wait_for_stderr("reload: log-level info -> debug", kWait));
+  EXPECT_TRUE(child.wait_for_stderr("reload: threads changed (2 -> 3) but needs a restart", kWait))
+      << child.stderr_text();
+  EXPECT_TRUE(wait_eof(fd, kWait)) << "idle connection not closed after the reload";
+  close(fd);
+
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait_exit(kWait), 0) << child.stderr_text();
+}
+
+TEST(ConfigReload, SighupWithoutConfigFileChangesNothing) {
+  TempDir dir;
+  Child child(
+      {{REACTORD_BIN, "--no-config", "--listen", "echo=127.0.0.1:0"}, {}, {}, dir.file("stderr")});
+  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
+  child.signal(SIGHUP);
+  EXPECT_TRUE(child.wait_for_stderr("nothing to reload", kWait)) << child.stderr_text();
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait_exit(kWait), 0);
+}
+
+TEST(Rlimit, SoftNofileRaisedToHardAndLogged) {
+  TempDir dir;
+  Child child({{"/bin/sh", "-c",
+                std::string("ulimit -S -n 256 && exec ") + REACTORD_BIN +
+                    " --no-config --listen echo=127.0.0.1:0"},
+               {},
+               {},
+               dir.file("stderr")});
+  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
+  std::string err = child.stderr_text();
+  std::string hard;
+  ASSERT_EQ(run_command("ulimit -H -n", &hard), 0);
+  hard.erase(hard.find_last_not_of("\n") + 1);
+  if (hard == "256") {
+    EXPECT_NE(err.find("RLIMIT_NOFILE: soft limit 256, hard limit 256"), std::string::npos) << err;
+  } else {
+    EXPECT_NE(err.find("RLIMIT_NOFILE: soft limit raised from 256 to " + hard), std::string::npos)
+        << err;
+  }
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait_exit(kWait), 0);
+}
+
+}  // namespace
+}  // namespace deploy_test

@@ -1,0 +1,251 @@
+// Real loopback traffic against an in-process server (LoopGroup of 2 loops + EchoHandler /
+// UpperHandler, wired like server/server.cpp), once per backend.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "reactor/event_loop.h"
+#include "tests/support/backends.h"
+#include "tests/support/inprocess_server.h"
+#include "tests/support/net.h"
+#include "tests/support/payload.h"
+
+namespace {
+
+using reactor::BackendKind;
+using reactor::LoopStats;
+
+constexpr size_t kSizes[] = {1,     2,     3,     100,   1000,  4095,    4096,    4097,
+                             16383, 16384, 16385, 65535, 65536, 100'000, 262'144, 1 << 20};
+
+class InProcess : public testing::TestWithParam<BackendKind> {
+ protected:
+  void start(reactor::LoopConfig loop = {}) {
+    cfg_.backend = GetParam();
+    cfg_.loop = loop;
+    auto r = server_.start(cfg_);
+    skipped_ = r.kind == rt::InProcessServer::Start::kSkip;
+    ASSERT_NE(r.kind, rt::InProcessServer::Start::kFail) << r.message;
+    skip_reason_ = r.message;
+  }
+  rt::InProcessServer server_;
+  rt::InProcessServer::Config cfg_;
+  bool skipped_ = false;
+  std::string skip_reason_;
+};
+
+#define START_OR_SKIP(...)                      \
+  do {                                          \
+    start(__VA_ARGS__);                         \
+    if (HasFatalFailure()) return;              \
+    if (skipped_) GTEST_SKIP() << skip_reason_; \
+  } while (0)
+
+TEST_P(InProcess, EchoAndUpperByteExactAcrossSizes) {
+  START_OR_SKIP();
+  for (const char* proto : {"echo", "upper"}) {
+    for (size_t size : kSizes) {
+      SCOPED_TRACE(std::string(proto) + " size " + std::to_string(size));
+      std::string payload = rt::random_bytes(size, size * 31 + 7);
+      std::string expect = std::string(proto) == "upper" ? rt::upper_expected(payload) : payload;
+      std::string err;
+      rt::Fd fd = rt::connect_to(server_.address(proto), 10000, &err);
+      ASSERT_TRUE(fd) << err;
+      rt::ExchangeResult r = rt::exchange(fd.get(), payload, expect.size(), 30000);
+      ASSERT_TRUE(r.ok) << r.error;
+      ASSERT_EQ(r.received.size(), expect.size());
+      EXPECT_TRUE(r.received == expect) << "reply differs";
+    }
+  }
+}
+
+TEST_P(InProcess, ManySizesOnOneConnection) {
+  START_OR_SKIP();
+  std::string err;
+  rt::Fd fd = rt::connect_to(server_.address("upper"), 10000, &err);
+  ASSERT_TRUE(fd) << err;
+  for (size_t size : kSizes) {
+    std::string payload = rt::random_bytes(size, size + 1);
+    rt::ExchangeResult r = rt::exchange(fd.get(), payload, size, 30000);
+    ASSERT_TRUE(r.ok) << "size " << size << ": " << r.error;
+    EXPECT_TRUE(r.received == rt::upper_expected(payload)) << "size " << size;
+  }
+}
+
+TEST_P(InProcess, TwoThousandConcurrentConnections) {
+  START_OR_SKIP();
+  constexpr size_t kConns = 2000;
+  rt::ConnectionSwarm swarm;
+  std::string err;
+  ASSERT_TRUE(swarm.run(
+      server_.address("echo"), kConns,
+      [](size_t i) { return "conn-" + std::to_string(i) + ":" + rt::random_bytes(i % 200, i); },
+      rt::Transform::kIdentity, 60000, &err))
+      << err;
+  EXPECT_EQ(swarm.completed(), kConns);
+  // Every connection was answered and none is closed yet: the server holds exactly all of them.
+  EXPECT_EQ(server_.sum(&LoopStats::accepted), kConns);
+  EXPECT_EQ(server_.sum(&LoopStats::active), kConns);
+  swarm.close_all();
+  EXPECT_TRUE(rt::wait_until([&] { return server_.sum(&LoopStats::active) == 0; }, 30000))
+      << server_.sum(&LoopStats::active) << " still active";
+  EXPECT_EQ(server_.sum(&LoopStats::closed), kConns);
+}
+
+TEST_P(InProcess, SixtyFourMiBThroughOneConnection) {
+  START_OR_SKIP();
+  constexpr uint64_t kTotal = 64ull << 20;
+  for (const char* proto : {"echo", "upper"}) {
+    SCOPED_TRACE(proto);
+    std::string err;
+    rt::Fd fd = rt::connect_to(server_.address(proto), 10000, &err);
+    ASSERT_TRUE(fd) << err;
+    rt::Transform t =
+        std::string(proto) == "upper" ? rt::Transform::kUpper : rt::Transform::kIdentity;
+    rt::StreamPump pump(fd.get(), kTotal, 64, t);
+    ASSERT_TRUE(pump.run(120000)) << pump.error();
+    EXPECT_EQ(pump.received(), kTotal);
+    EXPECT_EQ(pump.first_mismatch(), -1);
+    EXPECT_EQ(pump.received_checksum(), pump.expected_checksum());
+    EXPECT_EQ(pump.received_checksum(), rt::pattern_checksum(rt::PatternStream(64), kTotal, t));
+    ASSERT_TRUE(pump.finish_with_eof(10000)) << pump.error();
+  }
+}
+
+TEST_P(InProcess, HalfCloseDeliversEverythingThenEof) {
+  START_OR_SKIP();
+  for (const char* proto : {"echo", "upper"}) {
+    for (size_t size : {size_t{1}, size_t{16385}, size_t{1} << 20}) {
+      SCOPED_TRACE(std::string(proto) + " size " + std::to_string(size));
+      std::string payload = rt::random_bytes(size, size ^ 0x55);
+      std::string expect = std::string(proto) == "upper" ? rt::upper_expected(payload) : payload;
+      std::string err;
+      rt::Fd fd = rt::connect_to(server_.address(proto), 10000, &err);
+      ASSERT_TRUE(fd) << err;
+      rt::ExchangeResult r = rt::exchange(fd.get(), payload, expect.size(), 30000,
+                                          /*shut_wr=*/true, /*want_eof=*/true);
+      ASSERT_TRUE(r.ok) << r.error;
+      EXPECT_TRUE(r.eof);
+      EXPECT_TRUE(r.received == expect);
+      // Nothing after the EOF.
+      rt::RecvResult after = rt::recv_until_eof(fd.get(), 1000);
+      EXPECT_EQ(after.end, rt::RecvEnd::kEof);
+      EXPECT_TRUE(after.data.empty());
+    }
+  }
+  EXPECT_TRUE(rt::wait_until([&] { return server_.sum(&LoopStats::active) == 0; }, 10000));
+}
+
+TEST_P(InProcess, EmptyHalfCloseGetsEof) {
+  START_OR_SKIP();
+  std::string err;
+  rt::Fd fd = rt::connect_to(server_.address("echo"), 10000, &err);
+  ASSERT_TRUE(fd) << err;
+  ::shutdown(fd.get(), SHUT_WR);
+  rt::RecvResult r = rt::recv_until_eof(fd.get(), 10000);
+  EXPECT_EQ(r.end, rt::RecvEnd::kEof) << rt::recv_end_name(r.end);
+  EXPECT_TRUE(r.data.empty());
+}
+
+// Clients that reset (SO_LINGER {1,0} + close) while data is in flight must not disturb the
+// concurrent transfers of others, nor leak server connections.
+TEST_P(InProcess, ResettingClientsDoNotDisturbOthers) {
+  START_OR_SKIP();
+  constexpr int kGood = 4, kResetters = 60;
+  const uint64_t kGoodBytes = 8ull << 20;
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(kGood);
+  std::vector<int> ok(kGood, 0);
+  for (int i = 0; i < kGood; ++i) {
+    threads.emplace_back([&, i] {
+      std::string err;
+      rt::Fd fd = rt::connect_to(server_.address(i % 2 ? "upper" : "echo"), 10000, &err);
+      if (!fd) {
+        errors[i] = err;
+        return;
+      }
+      rt::StreamPump pump(fd.get(), kGoodBytes, 1000 + i,
+                          i % 2 ? rt::Transform::kUpper : rt::Transform::kIdentity);
+      if (!pump.run(120000) || !pump.finish_with_eof(10000)) {
+        errors[i] = pump.error();
+        return;
+      }
+      if (pump.first_mismatch() != -1 || pump.received_checksum() != pump.expected_checksum()) {
+        errors[i] = "mismatch at " + std::to_string(pump.first_mismatch());
+        return;
+      }
+      ok[i] = 1;
+    });
+  }
+  std::string big = rt::random_bytes(512 << 10, 9);
+  for (int i = 0; i < kResetters; ++i) {
+    std::string err;
+    rt::Fd fd = rt::connect_to(server_.address(i % 2 ? "upper" : "echo"), 10000, &err);
+    ASSERT_TRUE(fd) << err;
+    // Push as much as the socket takes right now, read a little of the echo, then RST.
+    ::send(fd.get(), big.data(), big.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (i % 3 == 0) rt::recv_exact(fd.get(), 1000, 200);
+    rt::set_linger_reset(fd.get());
+    fd.reset();
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kGood; ++i) EXPECT_EQ(ok[i], 1) << "transfer " << i << ": " << errors[i];
+  // Still serving, byte-exact.
+  std::string err;
+  rt::Fd fd = rt::connect_to(server_.address("upper"), 10000, &err);
+  ASSERT_TRUE(fd) << err;
+  std::string payload = rt::random_bytes(100'000, 3);
+  rt::ExchangeResult r = rt::exchange(fd.get(), payload, payload.size(), 30000, true, true);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.received == rt::upper_expected(payload));
+  fd.reset();
+  // Every connection, reset or not, is gone from the server and its queues are empty.
+  EXPECT_TRUE(rt::wait_until([&] { return server_.sum(&LoopStats::active) == 0; }, 20000))
+      << server_.sum(&LoopStats::active) << " connections still open";
+  EXPECT_EQ(server_.sum(&LoopStats::write_queue_bytes), 0u);
+  EXPECT_EQ(server_.sum(&LoopStats::accepted), static_cast<uint64_t>(kGood + kResetters + 1));
+}
+
+// A loop that has slept for a while (no timers armed: epoll_wait(-1)) must not treat a
+// connection accepted on waking as idle since the loop went to sleep.
+TEST_P(InProcess, IdleTimeoutCountsFromAcceptNotFromLoopSleep) {
+  reactor::LoopConfig loop;
+  loop.idle_timeout_ms = 2000;
+  START_OR_SKIP(loop);
+  rt::sleep_ms(3000);  // longer than the idle timeout, with nothing for the loops to do
+  std::string err;
+  rt::Fd fd = rt::connect_to(server_.address("echo"), 10000, &err);
+  ASSERT_TRUE(fd) << err;
+  ASSERT_TRUE(rt::send_all(fd.get(), "ping", 5000, &err)) << err;
+  rt::RecvResult r = rt::recv_exact(fd.get(), 4, 10000);
+  EXPECT_EQ(r.end, rt::RecvEnd::kCount)
+      << "a fresh connection was closed at once (" << rt::recv_end_name(r.end)
+      << "); idle_timeouts=" << server_.sum(&LoopStats::idle_timeouts);
+  EXPECT_EQ(r.data, "ping");
+  // Then, left idle, it is closed by the idle timeout.
+  rt::RecvResult closed = rt::recv_until_eof(fd.get(), 10000);
+  EXPECT_EQ(closed.end, rt::RecvEnd::kEof);
+}
+
+TEST_P(InProcess, IdleConnectionIsClosed) {
+  reactor::LoopConfig loop;
+  loop.idle_timeout_ms = 1000;
+  START_OR_SKIP(loop);
+  std::string err;
+  rt::Fd fd = rt::connect_to(server_.address("echo"), 10000, &err);
+  ASSERT_TRUE(fd) << err;
+  rt::ExchangeResult r = rt::exchange(fd.get(), "hello", 5, 10000);
+  ASSERT_TRUE(r.ok) << r.error;
+  rt::RecvResult closed = rt::recv_until_eof(fd.get(), 10000);
+  EXPECT_EQ(closed.end, rt::RecvEnd::kEof) << rt::recv_end_name(closed.end);
+  EXPECT_TRUE(closed.data.empty());
+  EXPECT_TRUE(rt::wait_until([&] { return server_.sum(&LoopStats::idle_timeouts) == 1; }, 5000));
+  EXPECT_EQ(server_.sum(&LoopStats::idle_timeouts), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, InProcess, testing::ValuesIn(rt::kAllBackends),
+                         rt::BackendName());
+
+}  // namespace

@@ -1,0 +1,245 @@
+// The reactord and reactord-client command lines, end to end: usage errors (exit 2), start-up
+// failures (exit 1), --help, the line client, and unix socket path handling.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "reactor/listener.h"
+#include "tests/support/backends.h"
+#include "tests/support/net.h"
+#include "tests/support/payload.h"
+#include "tests/support/process.h"
+
+namespace {
+
+using reactor::BackendKind;
+
+class Cli : public testing::TestWithParam<BackendKind> {
+ protected:
+  // reactord --backend B ARGS..., run to completion.
+  rt::RunResult reactord(const std::vector<std::string>& args, int timeout_ms = 30000) {
+    std::vector<std::string> argv = {rt::reactord_path(), "--no-config", "--backend",
+                                     reactor::backend_kind_name(GetParam())};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return rt::run_process(argv, "", timeout_ms);
+  }
+  rt::RunResult client(const std::vector<std::string>& args, const std::string& input) {
+    std::vector<std::string> argv = {rt::client_path()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return rt::run_process(argv, input, 30000);
+  }
+  // Skips (returns true) when the backend under test cannot run at all.
+  bool backend_unavailable(const rt::RunResult& r) {
+    return GetParam() == BackendKind::kIoUring && r.exit_code() == 1 &&
+           rt::says_io_uring_unavailable(r.err);
+  }
+  rt::Reactord server_;
+};
+
+void expect_usage_error(const rt::RunResult& r, const std::vector<std::string>& mentions) {
+  EXPECT_EQ(r.exit_code(), 2) << rt::describe_status(r.status) << "\nstderr: " << r.err;
+  EXPECT_TRUE(r.out.empty()) << "stdout: " << r.out;
+  for (const auto& m : mentions)
+    EXPECT_NE(r.err.find(m), std::string::npos)
+        << "stderr does not mention '" << m << "': " << r.err;
+}
+
+TEST_P(Cli, UnknownFlagExits2) {
+  expect_usage_error(reactord({"--frobnicate"}), {"--frobnicate"});
+  expect_usage_error(reactord({"--listen", "echo=127.0.0.1:0", "extra"}), {"extra"});
+}
+
+TEST_P(Cli, BadNumberExits2) {
+  expect_usage_error(reactord({"--threads", "many"}), {"--threads", "many"});
+  expect_usage_error(reactord({"--max-conns", "-3"}), {"--max-conns"});
+  expect_usage_error(reactord({"--idle-timeout", "soon"}), {"--idle-timeout"});
+  expect_usage_error(reactord({"--high-water", "12q"}), {"--high-water"});
+  expect_usage_error(reactord({"--backlog"}), {"--backlog", "needs a value"});
+}
+
+TEST_P(Cli, UnknownProtocolExits2) {
+  expect_usage_error(reactord({"--listen", "gopher=127.0.0.1:0"}), {"gopher", "echo", "upper"});
+}
+
+TEST_P(Cli, BadAddressExits2) {
+  expect_usage_error(reactord({"--listen", "echo=127.0.0.1:99999"}), {"--listen", "port"});
+  expect_usage_error(reactord({"--listen", "echo=no.such.host:1"}), {"--listen", "no.such.host"});
+  expect_usage_error(reactord({"--listen", "echo=127.0.0.1"}), {"--listen"});
+  expect_usage_error(reactord({"--listen", "echo"}), {"--listen"});
+}
+
+TEST_P(Cli, BadBackendExits2) {
+  expect_usage_error(rt::run_process({rt::reactord_path(), "--no-config", "--backend", "kqueue"}),
+                     {"--backend", "kqueue"});
+}
+
+TEST_P(Cli, AddressInUseExits1) {
+  // Held by a plain listening socket.
+  rt::Fd holder(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(holder);
+  auto any = rt::loopback4(0);
+  ASSERT_EQ(::bind(holder.get(), any.get(), any.len), 0);
+  ASSERT_EQ(::listen(holder.get(), 16), 0);
+  int port = reactor::bound_address(holder.get()).port();
+  rt::RunResult r = reactord({"--listen", "echo=127.0.0.1:" + std::to_string(port)});
+  if (backend_unavailable(r)) GTEST_SKIP() << r.err;
+  EXPECT_EQ(r.exit_code(), 1) << rt::describe_status(r.status) << "\n" << r.err;
+  EXPECT_NE(r.err.find("address in use"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(std::to_string(port)), std::string::npos) << r.err;
+}
+
+TEST_P(Cli, AddressInUseByAnotherReactordExits1) {
+  // The first server's sockets use SO_REUSEPORT; a second one must not silently join them.
+  RT_START_REACTORD(server_, GetParam(), {"--threads", "2", "--listen", "echo=127.0.0.1:0"});
+  int port = server_.port("echo");
+  rt::RunResult r = reactord({"--listen", "echo=127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(r.exit_code(), 1) << rt::describe_status(r.status) << "\n" << r.err;
+  EXPECT_NE(r.err.find("address in use"), std::string::npos) << r.err;
+  // The first server is unaffected.
+  std::string err;
+  rt::Fd fd = rt::connect_to(server_.address("echo"), 10000, &err);
+  ASSERT_TRUE(fd) << err;
+  rt::ExchangeResult x = rt::exchange(fd.get(), "still mine", 10, 10000);
+  ASSERT_TRUE(x.ok) << x.error;
+  EXPECT_EQ(x.received, "still mine");
+}
+
+TEST_P(Cli, HelpExits0AndMentionsEveryFlag) {
+  rt::RunResult r = reactord({"--help"});
+  EXPECT_EQ(r.exit_code(), 0) << rt::describe_status(r.status);
+  for (const char* flag : {"--listen", "--threads", "--pin", "--backend", "--backlog",
+                           "--max-conns", "--idle-timeout", "--drain-timeout", "--high-water",
+                           "--low-water", "--linger-reset", "--log-level", "--help", "--version"})
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag << " missing from --help";
+  EXPECT_NE(r.out.find("echo|upper"), std::string::npos);
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  rt::RunResult v = reactord({"--version"});
+  EXPECT_EQ(v.exit_code(), 0);
+  EXPECT_EQ(v.out, "reactord 0.1.0\n");
+}
+
+TEST_P(Cli, ClientUpperPrintsExactlyHI) {
+  RT_START_REACTORD(server_, GetParam(), {"--listen", "upper=127.0.0.1:0"});
+  rt::RunResult r = client({server_.address("upper").to_string()}, "hi\n");
+  EXPECT_EQ(r.exit_code(), 0) << rt::describe_status(r.status) << "\n" << r.err;
+  EXPECT_EQ(r.out, "HI\n");
+  EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+TEST_P(Cli, ClientSkipsEmptyLines) {
+  RT_START_REACTORD(server_, GetParam(), {"--listen", "upper=127.0.0.1:0"});
+  rt::RunResult r =
+      client({server_.address("upper").to_string()}, "\nabc\n\n\nMixed Case 123\r\n\r\nlast");
+  EXPECT_EQ(r.exit_code(), 0) << r.err;
+  EXPECT_EQ(r.out, "ABC\nMIXED CASE 123\nLAST\n");
+}
+
+TEST_P(Cli, ClientManyLinesAgainstEcho) {
+  RT_START_REACTORD(server_, GetParam(), {"--listen", "echo=127.0.0.1:0"});
+  std::string input, expect;
+  for (int i = 0; i < 2000; ++i) {
+    std::string line = "line " + std::to_string(i) + " " + std::string(i % 97, 'x');
+    input += line + "\n";
+    expect += line + "\n";
+  }
+  rt::RunResult r = client({server_.address("echo").to_string()}, input);
+  EXPECT_EQ(r.exit_code(), 0) << r.err;
+  EXPECT_TRUE(r.out == expect) << "output differs (" << r.out.size() << " vs " << expect.size()
+                               << " bytes)";
+}
+
+TEST_P(Cli, ClientOverUnixSocket) {
+  rt::TempDir dir;
+  RT_START_REACTORD(server_, GetParam(), {"--listen", "upper=unix:" + dir.file("u.sock")});
+  rt::RunResult r = client({"unix:" + dir.file("u.sock")}, "unix works\n");
+  EXPECT_EQ(r.exit_code(), 0) << r.err;
+  EXPECT_EQ(r.out, "UNIX WORKS\n");
+}
+
+TEST_P(Cli, ClientCannotConnectExits1) {
+  int port = -1;
+  rt::Fd reserved = rt::reserve_refusing_port(&port);
+  ASSERT_TRUE(reserved);
+  rt::RunResult r = client({"127.0.0.1:" + std::to_string(port)}, "hi\n");
+  EXPECT_EQ(r.exit_code(), 1) << rt::describe_status(r.status);
+  EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_P(Cli, ClientUsageErrors) {
+  rt::RunResult none = client({}, "");
+  EXPECT_EQ(none.exit_code(), 2);
+  EXPECT_NE(none.err.find("usage"), std::string::npos) << none.err;
+  rt::RunResult bad = client({"not-an-address"}, "");
+  EXPECT_EQ(bad.exit_code(), 2);
+  EXPECT_FALSE(bad.err.empty());
+  rt::RunResult help = client({"--help"}, "");
+  EXPECT_EQ(help.exit_code(), 0);
+  EXPECT_NE(help.out.find("usage"), std::string::npos);
+}
+
+TEST_P(Cli, StaleUnixSocketFromKilledServerIsReplaced) {
+  rt::TempDir dir;
+  std::string path = dir.file("s.sock");
+  {
+    rt::Reactord first;
+    RT_START_REACTORD(first, GetParam(), {"--listen", "echo=unix:" + path});
+    first.child().signal(SIGKILL);
+    auto st = first.child().wait(10000);
+    ASSERT_TRUE(st.has_value());
+    ASSERT_TRUE(WIFSIGNALED(*st));
+  }
+  struct stat sb;
+  ASSERT_EQ(lstat(path.c_str(), &sb), 0) << "SIGKILL should leave the socket file behind";
+  ASSERT_TRUE(S_ISSOCK(sb.st_mode));
+  RT_START_REACTORD(server_, GetParam(), {"--listen", "echo=unix:" + path});
+  std::string err;
+  rt::Fd fd = rt::connect_to(rt::parse_address("unix:" + path), 10000, &err);
+  ASSERT_TRUE(fd) << err;
+  std::string payload = rt::random_bytes(70'000, 70);
+  rt::ExchangeResult r = rt::exchange(fd.get(), payload, payload.size(), 10000, true, true);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.received == payload);
+}
+
+TEST_P(Cli, UnixPathThatIsARegularFileIsRefusedAndKept) {
+  rt::TempDir dir;
+  std::string path = dir.file("precious.txt");
+  const std::string content = "do not delete me\n";
+  {
+    std::ofstream f(path);
+    f << content;
+  }
+  rt::RunResult r = reactord({"--listen", "echo=unix:" + path});
+  if (backend_unavailable(r)) GTEST_SKIP() << r.err;
+  EXPECT_EQ(r.exit_code(), 1) << rt::describe_status(r.status) << "\n" << r.err;
+  EXPECT_NE(r.err.find("not a socket"), std::string::npos) << r.err;
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), content) << "the file was modified or removed";
+}
+
+TEST_P(Cli, UnixPathServedByLiveServerIsRefused) {
+  rt::TempDir dir;
+  std::string path = dir.file("s.sock");
+  RT_START_REACTORD(server_, GetParam(), {"--listen", "echo=unix:" + path});
+  rt::RunResult r = reactord({"--listen", "echo=unix:" + path});
+  EXPECT_EQ(r.exit_code(), 1) << rt::describe_status(r.status) << "\n" << r.err;
+  EXPECT_NE(r.err.find("another process is serving"), std::string::npos) << r.err;
+  // The live server's socket file survived the attempt.
+  std::string err;
+  rt::Fd fd = rt::connect_to(rt::parse_address("unix:" + path), 10000, &err);
+  ASSERT_TRUE(fd) << err;
+  rt::ExchangeResult x = rt::exchange(fd.get(), "alive", 5, 10000);
+  ASSERT_TRUE(x.ok) << x.error;
+  EXPECT_EQ(x.received, "alive");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Cli, testing::ValuesIn(rt::kAllBackends), rt::BackendName());
+
+}  // namespace

@@ -1,0 +1,112 @@
+// io_uring-specific behaviour: ENOBUFS from a tiny provided-buffer ring is survived with no
+// byte lost, and a kernel/seccomp that refuses io_uring_setup makes reactord fall back to epoll.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <csignal>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "reactor/io_backend.h"
+#include "tests/support/inprocess_server.h"
+#include "tests/support/net.h"
+#include "tests/support/payload.h"
+#include "tests/support/process.h"
+
+namespace {
+
+TEST(UringEnobufs, TinyRingLosesNoByteAndCountsRearms) {
+  if (!reactor::io_uring_compiled_in()) GTEST_SKIP() << "built without liburing";
+  rt::InProcessServer server;
+  rt::InProcessServer::Config cfg;
+  cfg.backend = reactor::BackendKind::kIoUring;
+  cfg.threads = 1;
+  cfg.protocols = {"echo"};
+  cfg.loop.uring_ring_buffers = 1;  // one receive buffer for the whole loop: ENOBUFS is certain
+  RT_START_INPROCESS(server, cfg);
+
+  // Eight connections stream at once; with a single ring buffer, every receive that completes
+  // while another connection holds it ends its multishot with -ENOBUFS.
+  constexpr int kConns = 8;
+  constexpr size_t kBytes = 512 * 1024;
+  std::vector<std::thread> clients;
+  std::vector<int> ok(kConns, 0);
+  std::vector<std::string> errors(kConns);
+  for (int i = 0; i < kConns; ++i) {
+    clients.emplace_back([&, i] {
+      std::string err;
+      rt::Fd fd = rt::connect_to(server.address("echo"), 10000, &err);
+      if (!fd) {
+        errors[i] = "connect: " + err;
+        return;
+      }
+      std::string payload = rt::random_bytes(kBytes, 1000 + i);
+      rt::ExchangeResult r = rt::exchange(fd.get(), payload, kBytes, 60000, true, true);
+      if (!r.ok) {
+        errors[i] = r.error;
+        return;
+      }
+      ok[i] = r.received == payload && r.eof;
+      if (!ok[i]) errors[i] = "bytes differ";
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < kConns; ++i) EXPECT_EQ(ok[i], 1) << "connection " << i << ": " << errors[i];
+  EXPECT_GT(server.sum(&reactor::LoopStats::enobufs), 0u)
+      << "a 1-buffer ring under 8 concurrent streams must have run dry";
+  EXPECT_EQ(server.sum(&reactor::LoopStats::resets), 0u) << "ENOBUFS must not close anything";
+}
+
+// Runs reactord under a seccomp filter that makes io_uring_setup fail with `err`.
+rt::RunResult run_without_uring(const char* err, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {NO_URING_EXEC_BIN, err, rt::reactord_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return rt::run_process(argv, "", 30000);
+}
+
+TEST(UringFallback, SetupRefusedExplicitIoUringExitsOneWithClearMessage) {
+  if (!reactor::io_uring_compiled_in()) GTEST_SKIP() << "built without liburing";
+  for (const char* err : {"EPERM", "ENOSYS", "ENOMEM"}) {
+    rt::RunResult r = run_without_uring(err, {"--backend", "io_uring", "--listen", "echo=127.0.0.1:0"});
+    ASSERT_TRUE(r.exited()) << err;
+    EXPECT_EQ(r.exit_code(), 1) << err << "\n" << r.err;
+    EXPECT_NE(r.err.find("io_uring backend unavailable"), std::string::npos) << r.err;
+  }
+}
+
+TEST(UringFallback, SetupRefusedAutoComesUpOnEpollAndServes) {
+  if (!reactor::io_uring_compiled_in()) GTEST_SKIP() << "built without liburing";
+  for (const char* err : {"EPERM", "ENOSYS", "ENOMEM"}) {
+    rt::Child child;
+    std::string error;
+    ASSERT_TRUE(child.start({{NO_URING_EXEC_BIN, err, rt::reactord_path(), "--backend", "auto",
+                              "--threads", "1", "--listen", "echo=127.0.0.1:0"}},
+                            &error))
+        << err << ": " << error;
+    bool ready = child.wait_for_stderr(
+        [](const std::string& l) { return l.find("ready") != std::string::npos; }, 15000);
+    std::string log = child.stderr_text();
+    ASSERT_TRUE(ready) << err << ": " << log;
+    EXPECT_NE(log.find("io_uring unavailable"), std::string::npos) << log;
+    EXPECT_NE(log.find("backend epoll"), std::string::npos) << log;
+    size_t at = log.find("listening echo on 127.0.0.1:");
+    ASSERT_NE(at, std::string::npos) << log;
+    int port = std::stoi(log.substr(at + std::string("listening echo on 127.0.0.1:").size()));
+    std::string e;
+    rt::Fd fd = rt::connect_to(rt::loopback4(port), 5000, &e);
+    ASSERT_TRUE(fd) << e;
+    std::string payload = rt::random_bytes(100000, 7);
+    rt::ExchangeResult x = rt::exchange(fd.get(), payload, payload.size(), 20000);
+    ASSERT_TRUE(x.ok) << x.error;
+    EXPECT_EQ(x.received, payload);
+    fd.reset();
+    child.signal(SIGTERM);
+    auto status = child.wait(20000);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << rt::describe_status(*status);
+  }
+}
+
+}  // namespace

@@ -1,0 +1,88 @@
+// reactord-bench's flags: defaults, both value forms, and one clear error per bad flag.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "bench/loadgen/options.h"
+
+namespace reactord::bench {
+namespace {
+
+ParseOutcome parse(std::vector<std::string> args, Options* o) {
+  args.insert(args.begin(), "reactord-bench");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return parse_options(static_cast<int>(argv.size()), argv.data(), o);
+}
+
+TEST(BenchOptions, DefaultsAndForms) {
+  Options o;
+  ParseOutcome r = parse({"--target", "127.0.0.1:80", "--proto=http", "--path", "/plaintext",
+                          "--conns=100", "--pipeline", "16", "--size", "4k"},
+                         &o);
+  ASSERT_TRUE(r.run) << r.message;
+  EXPECT_EQ(o.proto, Proto::kHttp);
+  EXPECT_EQ(o.path, "/plaintext");
+  EXPECT_EQ(o.conns, 100);
+  EXPECT_EQ(o.pipeline, 16);
+  EXPECT_EQ(o.size, 4096u);
+  EXPECT_EQ(o.threads, 1);
+  EXPECT_DOUBLE_EQ(o.duration_s, 10);
+  EXPECT_DOUBLE_EQ(o.connect_timeout_s, 5);
+  EXPECT_EQ(o.mode(), Mode::kClosed);
+}
+
+TEST(BenchOptions, Modes) {
+  Options o;
+  ASSERT_TRUE(parse({"--target", "unix:/tmp/x.sock", "--rate", "1000"}, &o).run);
+  EXPECT_EQ(o.mode(), Mode::kOpen);
+  Options c;
+  ASSERT_TRUE(parse({"--target", "127.0.0.1:1", "--churn", "--connect-rate", "500"}, &c).run);
+  EXPECT_EQ(c.mode(), Mode::kChurn);
+  Options r;
+  ASSERT_TRUE(parse({"--target", "127.0.0.1:1", "--ramp", "10:10:50"}, &r).run);
+  EXPECT_TRUE(r.ramp);
+  EXPECT_EQ(r.conns, 10);
+  EXPECT_EQ(r.ramp_end, 50);
+}
+
+TEST(BenchOptions, BadFlagsExit2NamingTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* flag;
+  } cases[] = {
+      {{"--proto", "echo"}, "--target"},
+      {{"--target", "nowhere"}, "--target"},
+      {{"--target", "127.0.0.1:1", "--proto", "ftp"}, "--proto"},
+      {{"--target", "127.0.0.1:1", "--conns", "0"}, "--conns"},
+      {{"--target", "127.0.0.1:1", "--conns", "12x"}, "--conns"},
+      {{"--target", "127.0.0.1:1", "--duration", "-1"}, "--duration"},
+      {{"--target", "127.0.0.1:1", "--size", "1q"}, "--size"},
+      {{"--target", "127.0.0.1:1", "--ramp", "5:1:2"}, "--ramp"},
+      {{"--target", "127.0.0.1:1", "--path", "noslash"}, "--path"},
+      {{"--target", "127.0.0.1:1", "--bogus"}, "--bogus"},
+      {{"--target", "127.0.0.1:1", "--threads"}, "--threads"},
+      {{"--target", "127.0.0.1:1", "--churn", "--pipeline", "4"}, "--pipeline"},
+      {{"--target", "127.0.0.1:1", "--requests", "5", "--warmup", "1"}, "--warmup"},
+  };
+  for (const Case& c : cases) {
+    Options o;
+    ParseOutcome r = parse(c.args, &o);
+    EXPECT_FALSE(r.run) << c.flag;
+    EXPECT_EQ(r.exit_code, 2) << c.flag;
+    EXPECT_NE(r.message.find(c.flag), std::string::npos) << r.message;
+    EXPECT_EQ(r.message.find('\n'), std::string::npos) << "one line: " << r.message;
+  }
+}
+
+TEST(BenchOptions, HelpExits0) {
+  Options o;
+  ParseOutcome r = parse({"--help"}, &o);
+  EXPECT_FALSE(r.run);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.message.find("--target"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace reactord::bench
