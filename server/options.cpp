@@ -302,7 +302,9 @@ std::vector<OptionDef> build_table(const std::vector<std::string>& protos) {
   level.copy = [](const Options& from, Options* to) { to->log_level = from.log_level; };
   t.push_back(std::move(level));
   t.push_back(int_opt("max-header-bytes", "N", Reload::kRestart, &Options::max_header_bytes, 256,
-                      65536, "http: request line + headers above N bytes get 431 (default 8192)"));
+                      16384,
+                      "http: request line + headers above N bytes get 431 (default 8192;\n"
+                      "at most 16384, one receive buffer: a head is parsed in place)"));
   t.push_back(bytes_opt("max-body", Reload::kRestart, &Options::max_body, 0,
                         "http: request bodies above this get 413 (default 1MiB)"));
   t.push_back(seconds_opt("header-timeout", Reload::kRestart, &Options::header_timeout_s,

@@ -28,8 +28,11 @@ class HttpConn : public reactor::TimerNode {
   HttpHandler::Route route = HttpHandler::Route::kDiscard;
   bool keep_alive = true;
   bool version_10 = false;
-  bool chunked_reply = false;  // POST /echo of a chunked body: the reply is chunked too
-  bool close_after = false;    // answer, then close (drain, Connection: close, errors)
+  // POST /echo of a chunked body: its length is known only at the end, and it may still turn
+  // out too large (413), so it is collected here (at most --max-body) and answered whole.
+  bool collect = false;
+  std::string collected;
+  bool close_after = false;  // answer, then close (drain, Connection: close, errors)
 };
 
 namespace {
@@ -45,18 +48,6 @@ bool path_is(std::string_view target, std::string_view path) {
 char* put(char* p, std::string_view s) {
   memcpy(p, s.data(), s.size());
   return p + s.size();
-}
-
-char* put_uint_hex(char* p, uint64_t v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  char tmp[16];
-  int n = 0;
-  do {
-    tmp[n++] = kHex[v & 15];
-    v >>= 4;
-  } while (v);
-  while (n) *p++ = tmp[--n];
-  return p;
 }
 
 char* put_uint(char* p, uint64_t v) {
@@ -101,7 +92,7 @@ void HttpHandler::on_open(Connection& c) {
   h->state = HttpConn::State::kHead;
   h->keep_alive = true;
   h->close_after = false;
-  h->chunked_reply = false;
+  h->collect = false;
   c.set_user(h.release());
 }
 
@@ -123,12 +114,10 @@ void HttpHandler::on_peer_closed(Connection& c) {
 void HttpHandler::on_drain(Connection& c) {
   auto* h = static_cast<HttpConn*>(c.user());
   if (!h) return;
-  // Between requests: close now. Mid-request: answer it with Connection: close.
-  if (h->state == HttpConn::State::kHead && !h->pending) {
-    c.close();
-  } else {
-    h->close_after = true;
-  }
+  // Every answer from now on says Connection: close and ends its connection. An idle
+  // keep-alive connection is left to the loop's drain-quiet timer (1 s) rather than cut at
+  // once, so a request already on its way - a health check, say - still gets its 503.
+  h->close_after = true;
 }
 
 void HttpHandler::on_header_timeout(reactor::TimerNode* node) {
@@ -224,11 +213,13 @@ size_t HttpHandler::process(Connection& c, HttpConn& h, const char* p, size_t n)
           send_error(c, h, r.http_status, true);
           return n;
         }
-        // The head was whole and its framing sound: answer, skip its body, go on.
-        send_error(c, h, r.http_status, !request_.keep_alive);
+        // The head was whole and its framing sound: answer, skip its body, go on - unless
+        // the body is too large to be worth skipping, in which case the answer ends it.
+        h.body = http::BodyDecoder(request_, http::BodyConfig{config_.max_body});
+        send_error(c, h, r.http_status, !request_.keep_alive || h.body.failed());
+        if (!c.is_open()) return n;
         off += r.consumed;
         h.route = Route::kDiscard;
-        h.body = http::BodyDecoder(request_, http::BodyConfig{config_.max_body});
         h.state = HttpConn::State::kBody;
         continue;
       }
@@ -240,15 +231,10 @@ size_t HttpHandler::process(Connection& c, HttpConn& h, const char* p, size_t n)
     HttpConn* hp = &h;
     http::BodyResult br = h.body.feed(p + off, n - off, [this, &c, hp](std::string_view piece) {
       if (hp->route != Route::kEcho) return;
-      if (hp->chunked_reply) {
-        char line[24];
-        char* e = put_uint_hex(line, piece.size());
-        e = put(e, "\r\n");
-        c.send(line, static_cast<size_t>(e - line));
-        c.send(piece);
-        c.send("\r\n", 2);
+      if (hp->collect) {
+        hp->collected.append(piece);
       } else {
-        c.send(piece);
+        c.send(piece);  // Content-Length body: its reply header is out, stream it through
       }
     });
     off += br.consumed;
@@ -258,11 +244,14 @@ size_t HttpHandler::process(Connection& c, HttpConn& h, const char* p, size_t n)
         stats_->too_large_bodies.add();
       else
         stats_->bad_requests.add();
-      // A reply may already be half sent (streamed echo): the connection is beyond repair.
-      if (h.route == Route::kEcho && h.body.body_bytes() > 0) {
-        c.close();
-      } else {
+      if (h.route == Route::kEcho && h.collect) {
+        // Nothing of this request's reply has gone out yet: answer the error itself.
+        h.collected.clear();
         send_error(c, h, br.http_status, true);
+      } else {
+        // This request was already answered at its head; the framing of what follows is
+        // lost, so the connection ends without a second response.
+        c.close();
       }
       return n;
     }
@@ -276,7 +265,7 @@ bool HttpHandler::on_head(Connection& c, HttpConn& h) {
   h.keep_alive =
       rq.keep_alive && !h.close_after && !state_.draining.load(std::memory_order_relaxed);
   h.version_10 = rq.version_minor == 0;
-  h.chunked_reply = false;
+  h.collect = false;
   const bool is_get = rq.method == http::Method::kGet;
   const bool is_head = rq.method == http::Method::kHead;
   std::string_view t = rq.target;
@@ -325,25 +314,18 @@ bool HttpHandler::on_head(Connection& c, HttpConn& h) {
       h.route = Route::kEcho;
       if (rq.expect_continue && rq.framing != http::BodyFraming::kNone)
         c.send("HTTP/1.1 100 Continue\r\n\r\n");
-      char hdr[64];
-      char* e;
-      write_status_and_common(c, http::kStatusOk, close, h.version_10 && h.keep_alive);
       if (rq.framing == http::BodyFraming::kChunked) {
-        h.chunked_reply = !h.version_10;
-        if (h.version_10) {  // HTTP/1.0 cannot receive chunked: length is unknown, so close
-          h.keep_alive = false;
-        }
-        e = put(hdr, "Content-Type: application/octet-stream\r\n");
-        c.send(hdr, static_cast<size_t>(e - hdr));
-        c.send(h.chunked_reply ? std::string_view("Transfer-Encoding: chunked\r\n\r\n")
-                               : std::string_view("\r\n"));
+        h.collect = true;  // answered in finish_request, once the length is known
+        h.collected.clear();
       } else {
-        e = put(hdr, "Content-Type: application/octet-stream\r\nContent-Length: ");
+        write_status_and_common(c, http::kStatusOk, close, h.version_10 && h.keep_alive);
+        char hdr[96];
+        char* e = put(hdr, "Content-Type: application/octet-stream\r\nContent-Length: ");
         e = put_uint(e, rq.framing == http::BodyFraming::kContentLength ? rq.content_length : 0);
         e = put(e, "\r\n\r\n");
         c.send(hdr, static_cast<size_t>(e - hdr));
+        stats_->count(http::kStatusOk);
       }
-      stats_->count(http::kStatusOk);
     } else {
       not_allowed("POST");
     }
@@ -355,7 +337,12 @@ bool HttpHandler::on_head(Connection& c, HttpConn& h) {
 }
 
 void HttpHandler::finish_request(Connection& c, HttpConn& h) {
-  if (h.route == Route::kEcho && h.chunked_reply) c.send("0\r\n\r\n", 5);
+  if (h.route == Route::kEcho && h.collect) {
+    send_simple(c, h, http::kStatusOk, "application/octet-stream", h.collected, false);
+    h.collected.clear();
+    h.collected.shrink_to_fit();  // a big body's memory goes back now, not at the next one
+    h.collect = false;
+  }
   h.state = HttpConn::State::kHead;
   h.route = Route::kDiscard;
   if (!h.keep_alive || h.close_after) c.close();
