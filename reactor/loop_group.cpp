@@ -72,7 +72,7 @@ bool LoopGroup::start(const Options& opts, const Init& init, std::string* error)
       // Wait for the verdict: if any loop failed, nobody runs.
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return ready_ >= n + 1 || !first_error_.empty(); });
+        cv_.wait(lock, [&] { return go_ || !first_error_.empty(); });
         if (!first_error_.empty()) {
           loops_[i] = nullptr;
           return;  // loop destroyed here, on its own thread
@@ -82,7 +82,7 @@ bool LoopGroup::start(const Options& opts, const Init& init, std::string* error)
       running_.fetch_sub(1, std::memory_order_acq_rel);
       // Keep the loop object alive until join(): other threads may still read its stats.
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return ready_ < 0; });
+      cv_.wait(lock, [&] { return released_; });
       loops_[i] = nullptr;
     });
   }
@@ -98,7 +98,7 @@ bool LoopGroup::start(const Options& opts, const Init& init, std::string* error)
     return false;
   }
   running_.store(n, std::memory_order_release);
-  ready_ = n + 1;  // go
+  go_ = true;
   lock.unlock();
   cv_.notify_all();
   return true;
@@ -123,7 +123,7 @@ void LoopGroup::join() {
   // Wait until every loop has returned from run(), then release them to be destroyed.
   {
     std::unique_lock<std::mutex> lock(mu_);
-    ready_ = -1;
+    released_ = true;
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();

@@ -52,7 +52,9 @@ class LoopGroup {
   std::vector<EventLoop*> loops_;
   std::mutex mu_;
   std::condition_variable cv_;
-  int ready_ = 0;
+  int ready_ = 0;          // loops that finished init (successfully or not)
+  bool go_ = false;        // start() saw every loop ready: run
+  bool released_ = false;  // join(): loops may be destroyed once their run() returned
   std::atomic<int> running_{0};
   std::string first_error_;
   std::string backend_name_;

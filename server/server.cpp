@@ -464,9 +464,9 @@ int Server::wait_for_shutdown() {
     break;
   }
   double timeout_s = current_.drain_timeout_s;
+  st.draining.store(true);  // before the log line: /health says 503 from the moment we say so
   LOG_INFO("%s: draining (closing listeners; at most %.3gs for open connections)",
            sig == SIGINT ? "SIGINT" : "SIGTERM", timeout_s);
-  st.draining.store(true);
   last_status_ = status_text();
   notify_manager("STOPPING=1\nSTATUS=" + last_status_);
   st.group.drain(static_cast<uint64_t>(std::llround(timeout_s * 1000)));

@@ -46,7 +46,7 @@ bool path_is(std::string_view target, std::string_view path) {
 }
 
 char* put(char* p, std::string_view s) {
-  memcpy(p, s.data(), s.size());
+  if (!s.empty()) memcpy(p, s.data(), s.size());  // an empty view may hold a null pointer
   return p + s.size();
 }
 
@@ -172,6 +172,7 @@ void HttpHandler::consume(Connection& c, Buffer&& data) {
       pb.consume_front(used);
     } else if (n == 0) {
       // Cannot happen with max_header_bytes < buffer size; refuse rather than spin.
+      stats_->too_large_heads.add();
       send_error(c, *h, http::kStatusRequestHeaderFieldsTooLarge, true);
       return;
     }

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 
 namespace reactord {
@@ -21,7 +20,7 @@ struct KernelTcpFigures {
   int64_t time_wait = -1;         // TCP sockets in TIME_WAIT (sockstat "tw")
 };
 KernelTcpFigures read_kernel_tcp_figures();
-// socket inode -> accept queue length, for LISTEN sockets in /proc/net/tcp and tcp6.
-std::map<uint64_t, uint64_t> read_listen_queues();
+// For a listening TCP socket: its accept queue's current length and limit (TCP_INFO).
+bool read_listen_queue(int fd, uint64_t* queued, uint64_t* backlog);
 
 }  // namespace reactord

@@ -4,7 +4,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <atomic>
 #include <ctime>
 #include <set>
 #include <thread>
@@ -598,9 +597,16 @@ TEST_P(HttpEndpoints, DrainAnswers503ToIdleKeepAliveConnection) {
   server_.child().signal(SIGTERM);
   ASSERT_TRUE(server_.child().wait_for_stderr(
       [](const std::string& l) { return l.find("draining") != std::string::npos; }, 10000));
-  r = c.roundtrip(ht::get("/health"));
-  ASSERT_TRUE(r.ok) << "no answer to a request on a kept-alive connection during the drain: "
-                    << r.error;
+  // The "draining" line is logged just before the server raises its draining flag: a request
+  // racing that gap may still get a 200 (keep-alive). Ask again until the answer changes.
+  for (int i = 0; i < 100; ++i) {
+    r = c.roundtrip(ht::get("/health"));
+    ASSERT_TRUE(r.ok) << "no answer to a request on a kept-alive connection during the drain: "
+                      << r.error;
+    if (r.response.code != 200) break;
+    EXPECT_FALSE(r.response.says_close());
+    rt::sleep_ms(10);
+  }
   EXPECT_EQ(r.response.status_line, "HTTP/1.1 503 Service Unavailable");
   EXPECT_TRUE(r.response.body == "draining" || r.response.body == "draining\n");
   EXPECT_TRUE(r.response.says_close());
@@ -610,32 +616,27 @@ TEST_P(HttpEndpoints, DrainAnswers503ToIdleKeepAliveConnection) {
   EXPECT_EQ(rt::describe_status(*st), "exit 0");
 }
 
-// A client that keeps sending requests through SIGTERM: every response before the end is a
-// 200 keep-alive; the connection then ends, and if a last answer comes it is 503 "draining"
-// with Connection: close.
+// A client that keeps sending requests, one after another, through SIGTERM: every answer is
+// a 200 keep-alive until one is 503 "draining" with Connection: close, and then the server
+// closes. The connection is never cut with a request unanswered.
 TEST_P(HttpEndpoints, DrainWithBusyKeepAliveClient) {
   if (!start({"--drain-timeout", "20"})) return;
   Client c(addr());
   ASSERT_TRUE(c.ok()) << c.error();
-  std::atomic<bool> signalled{false};
   std::thread killer([&] {
     rt::sleep_ms(300);
     server_.child().signal(SIGTERM);
-    signalled = true;
   });
   size_t ok = 0, draining = 0;
-  bool ended = false;
   uint64_t deadline = rt::now_ms() + 30000;
-  while (!ended && rt::now_ms() < deadline) {
+  while (draining == 0 && rt::now_ms() < deadline) {
     if (!c.send(ht::get("/health"))) {
-      ended = true;  // the server closed between requests
+      ADD_FAILURE() << "request #" << ok << " could not be sent: " << c.error();
       break;
     }
     ht::ReadResult r = c.read_response(false, 10000);
     if (!r.ok) {
-      EXPECT_TRUE(signalled.load()) << "connection ended before SIGTERM: " << r.error;
-      EXPECT_EQ(c.pending(), "") << "partial response";
-      ended = true;
+      ADD_FAILURE() << "request #" << ok << " unanswered: " << r.error;
       break;
     }
     if (r.response.code == 200) {
@@ -648,14 +649,11 @@ TEST_P(HttpEndpoints, DrainWithBusyKeepAliveClient) {
     EXPECT_TRUE(r.response.says_close());
     ++draining;
     expect_eof(c);
-    ended = true;
   }
   killer.join();
   RecordProperty("ok_responses", static_cast<int>(ok));
-  RecordProperty("draining_responses", static_cast<int>(draining));
-  EXPECT_TRUE(ended) << "the connection outlived the drain";
   EXPECT_GT(ok, 0u);
-  EXPECT_LE(draining, 1u);
+  EXPECT_EQ(draining, 1u);
   auto st = server_.child().wait(30000);
   ASSERT_TRUE(st.has_value());
   EXPECT_EQ(rt::describe_status(*st), "exit 0");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 
@@ -79,6 +80,15 @@ InProcessServer::StartResult InProcessServer::start(const Config& cfg) {
     return r;
   }
   started_ = true;
+  // Every loop must be inside run() before anyone may stop() the group: LoopGroup::join()
+  // deadlocks when a loop thread has not yet seen start()'s "go" (see loop_group_test).
+  std::atomic<int> ran{0};
+  for (size_t i = 0; i < group_.size(); ++i)
+    group_.loop(i).post([&ran](reactor::EventLoop&) { ran.fetch_add(1); });
+  if (!wait_until([&] { return ran.load() == static_cast<int>(group_.size()); }, 30000)) {
+    r.message = "the loops did not start running";
+    return r;
+  }
   r.kind = Start::kReady;
   return r;
 }
