@@ -59,18 +59,27 @@ void EpollBackend::connect(Connection& c, const sockaddr* addr, socklen_t len) {
   int rc = ::connect(c.fd_, addr, len);
   int err = rc == 0 ? 0 : errno;
   if (rc != 0 && err != EINPROGRESS) {
-    loop_.on_connected(c, err);
+    fail_connect_later(c, err);
     return;
   }
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.u64 = tag(kConn, c.gen_, c.slot_);
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd_, &ev) != 0) {
-    loop_.on_connected(c, errno);
+    fail_connect_later(c, errno);
     return;
   }
   c.backend_bits_ |= kRegistered;
   // Completion (or an immediate success) shows up as an OUT edge; SO_ERROR tells which.
+}
+
+void EpollBackend::fail_connect_later(Connection& c, int err) {
+  // Reported from the next turn, never from inside EventLoop::connect(): the caller gets its
+  // Connection* back (and can attach state) before any callback runs, as with io_uring.
+  ConnectionId id = c.id();
+  loop_.post([id, err](EventLoop& loop) {
+    if (Connection* conn = loop.find(id)) loop.on_connected(*conn, err);
+  });
 }
 
 void EpollBackend::start_receive(Connection& c) {

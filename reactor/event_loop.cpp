@@ -211,6 +211,7 @@ Connection* EventLoop::connect(const SocketAddress& addr, ConnectionHandler* han
 }
 
 void EventLoop::on_connected(Connection& c, int err) {
+  if (c.closed()) return;  // aborted meanwhile: already reported
   c.clear(Connection::kConnecting);
   if (err != 0) {
     c.set(Connection::kInCallback);
@@ -315,6 +316,9 @@ void EventLoop::on_io_error(Connection& c, int err) {
   if (c.closed()) return;
   LOG_DEBUG("connection fd %d: %s", c.fd_, strerror(err));
   stats_.resets.add();
+  c.set(Connection::kInCallback);
+  c.handler_->on_error(c, err);
+  c.clear(Connection::kInCallback);
   close_now(c, false);
 }
 
@@ -325,8 +329,10 @@ void EventLoop::flush_after_callback(Connection& c) {
 }
 
 void EventLoop::maybe_pause(Connection& c) {
+  // A client's unsent requests are its own business: pausing its reads of the replies could
+  // deadlock it with a server that pauses too, so only served connections are paced.
   if (c.wq_.bytes() > config_.high_water && !c.has(Connection::kPaused) &&
-      !c.has(Connection::kPeerEof) && !c.has(Connection::kClosing)) {
+      !c.has(Connection::kClient) && !c.has(Connection::kPeerEof) && !c.has(Connection::kClosing)) {
     c.set(Connection::kPaused);
     stats_.backpressure_pauses.add();
     backend_->stop_receive(c);
@@ -421,6 +427,14 @@ bool EventLoop::reclaim_idle() {
 
 void EventLoop::close_now(Connection& c, bool reset) {
   if (c.closed()) return;
+  if (c.has(Connection::kConnecting) && !c.has(Connection::kOpened)) {
+    // Aborted before the connect finished: the handler still hears of it, then on_close.
+    c.clear(Connection::kConnecting);
+    c.set(Connection::kOpened);
+    c.set(Connection::kInCallback);
+    c.handler_->on_connect_failed(c, ECANCELED);
+    c.clear(Connection::kInCallback);
+  }
   if (c.has(Connection::kReclaimable)) {
     c.clear(Connection::kReclaimable);
     lru_unlink(c);

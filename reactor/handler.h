@@ -26,6 +26,8 @@ class ConnectionHandler {
   // The loop started draining (shutdown). Protocols that know they are between requests
   // close at once; the default lets the loop close the connection once it goes quiet.
   virtual void on_drain(Connection&) {}
+  // The socket failed with errno `err` (ECONNRESET, EPIPE, ...); on_close follows.
+  virtual void on_error(Connection&, int /*err*/) {}
   // Last callback: the connection is gone (fd closed). Free per-connection state here.
   virtual void on_close(Connection&) {}
   // A client-side connect failed with errno `err`; on_close follows.

@@ -80,8 +80,8 @@ InProcessServer::StartResult InProcessServer::start(const Config& cfg) {
     return r;
   }
   started_ = true;
-  // Every loop must be inside run() before anyone may stop() the group: LoopGroup::join()
-  // deadlocks when a loop thread has not yet seen start()'s "go" (see loop_group_test).
+  // Ready means every loop is inside run(): each has run a posted task. (Stopping a group whose
+  // loops had not all seen start()'s "go" used to deadlock join(); loop_group_test covers it.)
   std::atomic<int> ran{0};
   for (size_t i = 0; i < group_.size(); ++i)
     group_.loop(i).post([&ran](reactor::EventLoop&) { ran.fetch_add(1); });

@@ -31,8 +31,7 @@ int run_in_child(const std::function<int()>& body, int timeout_ms) {
   }
 }
 
-// Waits until every loop has run a posted task, i.e. is inside run(). Until the LoopGroup
-// start-up race below is fixed, stopping earlier can deadlock join().
+// Waits until every loop has run a posted task, i.e. is inside run().
 bool all_loops_running(reactor::LoopGroup& g) {
   std::atomic<size_t> ran{0};
   for (size_t i = 0; i < g.size(); ++i) g.loop(i).post([&ran](reactor::EventLoop&) { ++ran; });
