@@ -349,10 +349,9 @@ void HttpHandler::finish_request(Connection& c, HttpConn& h) {
   if (!h.keep_alive || h.close_after) c.close();
 }
 
-void HttpHandler::write_status_and_common(Connection& c, uint16_t status, bool close,
-                                          bool keep_alive_header) {
-  char buf[256];
-  char* p = put(buf, "HTTP/1.1 ");
+char* HttpHandler::put_status_and_common(char* p, uint16_t status, bool close,
+                                         bool keep_alive_header) const {
+  p = put(p, "HTTP/1.1 ");
   p = put_uint(p, status);
   *p++ = ' ';
   p = put(p, http::reason_phrase(status));
@@ -363,6 +362,13 @@ void HttpHandler::write_status_and_common(Connection& c, uint16_t status, bool c
     p = put(p, "Connection: close\r\n");
   else if (keep_alive_header)
     p = put(p, "Connection: keep-alive\r\n");
+  return p;
+}
+
+void HttpHandler::write_status_and_common(Connection& c, uint16_t status, bool close,
+                                          bool keep_alive_header) {
+  char buf[256];
+  char* p = put_status_and_common(buf, status, close, keep_alive_header);
   c.send(buf, static_cast<size_t>(p - buf));
 }
 
@@ -372,37 +378,22 @@ void HttpHandler::send_simple(Connection& c, HttpConn& h, uint16_t status,
   bool close = !h.keep_alive || h.close_after;
   // One contiguous response for the common small case: a single copy into the write queue.
   char buf[512];
-  if (body.size() + extra_headers.size() + content_type.size() < 256) {
-    char* p = put(buf, "HTTP/1.1 ");
-    p = put_uint(p, status);
-    *p++ = ' ';
-    p = put(p, http::reason_phrase(status));
-    p = put(p, "\r\n");
-    p = put(p, kServerLine);
-    p = put(p, std::string_view(date_line_, date_len_));
-    if (close)
-      p = put(p, "Connection: close\r\n");
-    else if (h.version_10)
-      p = put(p, "Connection: keep-alive\r\n");
-    p = put(p, extra_headers);
-    p = put(p, "Content-Type: ");
-    p = put(p, content_type);
-    p = put(p, "\r\nContent-Length: ");
-    p = put_uint(p, body.size());
-    p = put(p, "\r\n\r\n");
-    if (!head_only) p = put(p, body);
-    c.send(buf, static_cast<size_t>(p - buf));
+  bool small = body.size() + extra_headers.size() + content_type.size() < 256;
+  char* p = buf;
+  if (small) {
+    p = put_status_and_common(p, status, close, h.version_10);
   } else {
     write_status_and_common(c, status, close, h.version_10);
-    char* p = put(buf, extra_headers);
-    p = put(p, "Content-Type: ");
-    p = put(p, content_type);
-    p = put(p, "\r\nContent-Length: ");
-    p = put_uint(p, body.size());
-    p = put(p, "\r\n\r\n");
-    c.send(buf, static_cast<size_t>(p - buf));
-    if (!head_only) c.send(body);
   }
+  p = put(p, extra_headers);
+  p = put(p, "Content-Type: ");
+  p = put(p, content_type);
+  p = put(p, "\r\nContent-Length: ");
+  p = put_uint(p, body.size());
+  p = put(p, "\r\n\r\n");
+  if (small && !head_only) p = put(p, body);
+  c.send(buf, static_cast<size_t>(p - buf));
+  if (!small && !head_only) c.send(body);
   stats_->count(status);
 }
 

@@ -57,6 +57,8 @@ class HttpHandler final : public reactor::ConnectionHandler {
   void send_simple(reactor::Connection& c, HttpConn& h, uint16_t status,
                    std::string_view content_type, std::string_view body, bool head_only,
                    std::string_view extra_headers = {});
+  // "HTTP/1.1 <status>", Server, Date and the Connection header when one is due.
+  char* put_status_and_common(char* p, uint16_t status, bool close, bool keep_alive_header) const;
   void write_status_and_common(reactor::Connection& c, uint16_t status, bool close,
                                bool keep_alive_header);
   void refresh_date();
