@@ -292,6 +292,52 @@ TEST_P(Lifecycle2, OverloadKeepsExistingConnectionsServed) {
   }
 }
 
+// Near the limit, idle keep-alive connections are reclaimed first (as nginx does): with
+// --max-conns 3 and three HTTP connections idle between requests, a fourth is served and
+// exactly one idle connection is closed to make room.
+TEST_P(Lifecycle2, MaxConnsReclaimsIdleKeepAliveFirst) {
+  RT_START_REACTORD(server_, GetParam(),
+                    {"--threads", "2", "--listen", "http=127.0.0.1:0", "--max-conns", "3"});
+  const auto addr = server_.address("http");
+  const std::string req = "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n";
+  auto get_on = [&](int fd) {
+    std::string err;
+    if (!rt::send_all(fd, req, 5000, &err)) return std::string();
+    std::string got;
+    while (got.find("Hello, World!") == std::string::npos) {
+      rt::RecvResult r = rt::recv_exact(fd, 1, 5000);
+      if (r.end != rt::RecvEnd::kCount) break;
+      got += r.data;
+    }
+    return got;
+  };
+  std::vector<rt::Fd> idle;
+  for (int i = 0; i < 3; ++i) {
+    std::string err;
+    idle.push_back(rt::connect_to(addr, 5000, &err));
+    ASSERT_TRUE(idle.back()) << err;
+    ASSERT_NE(get_on(idle.back().get()).find("200 OK"), std::string::npos);
+  }
+  std::string err;
+  rt::Fd fresh = rt::connect_to(addr, 5000, &err);
+  ASSERT_TRUE(fresh) << err;
+  EXPECT_NE(get_on(fresh.get()).find("200 OK"), std::string::npos)
+      << "the newcomer was refused although idle connections could make room";
+  int closed = 0;
+  for (auto& fd : idle) {
+    rt::RecvResult r = rt::recv_until_eof(fd.get(), 300);
+    if (r.end == rt::RecvEnd::kEof || r.end == rt::RecvEnd::kReset) ++closed;
+  }
+  EXPECT_EQ(closed, 1) << "exactly one idle keep-alive connection is reclaimed";
+  // Counted: scrape over the fresh connection (a new one would need another reclaim).
+  std::string m;
+  ASSERT_TRUE(rt::send_all(
+      fresh.get(), "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000, &err));
+  m = rt::recv_until_eof(fresh.get(), 10000).data;
+  EXPECT_EQ(metric_sum(m, "reactord_idle_reclaimed_total"), 1) << m;
+  EXPECT_EQ(metric_sum(m, "reactord_rejected_connections_total"), 0) << m;
+}
+
 // Zero-downtime restart with socket activation: the listening socket belongs to the manager
 // (here: this test), a new reactord is started on it, then the old one drains. Under churn
 // load the whole time, no connect is refused or reset and no request fails.
