@@ -18,7 +18,7 @@ inline uint64_t lower_mask(uint64_t x) {
   uint64_t low7 = x & ~kHigh;
   uint64_t ge_a = low7 + (0x80 - 'a') * kOnes;      // high bit set where b >= 'a'
   uint64_t gt_z = low7 + (0x80 - 'z' - 1) * kOnes;  // high bit set where b > 'z'
-  return ((ge_a ^ gt_z) & ~x & kHigh) >> 2;          // 0x80 >> 2 == 0x20
+  return ((ge_a ^ gt_z) & ~x & kHigh) >> 2;         // 0x80 >> 2 == 0x20
 }
 }  // namespace
 

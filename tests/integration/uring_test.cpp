@@ -69,7 +69,8 @@ rt::RunResult run_without_uring(const char* err, const std::vector<std::string>&
 TEST(UringFallback, SetupRefusedExplicitIoUringExitsOneWithClearMessage) {
   if (!reactor::io_uring_compiled_in()) GTEST_SKIP() << "built without liburing";
   for (const char* err : {"EPERM", "ENOSYS", "ENOMEM"}) {
-    rt::RunResult r = run_without_uring(err, {"--backend", "io_uring", "--listen", "echo=127.0.0.1:0"});
+    rt::RunResult r =
+        run_without_uring(err, {"--backend", "io_uring", "--listen", "echo=127.0.0.1:0"});
     ASSERT_TRUE(r.exited()) << err;
     EXPECT_EQ(r.exit_code(), 1) << err << "\n" << r.err;
     EXPECT_NE(r.err.find("io_uring backend unavailable"), std::string::npos) << r.err;
