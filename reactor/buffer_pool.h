@@ -37,6 +37,10 @@ class Buffer {
   uint32_t begin() const { return begin_; }
   uint32_t end() const { return end_; }
   void consume_front(size_t n) { begin_ += static_cast<uint32_t>(n); }
+  void set_range(uint32_t begin, uint32_t end) {
+    begin_ = begin;
+    end_ = end;
+  }
   void trim_back(size_t n) { end_ -= static_cast<uint32_t>(n); }
   void reset();
   // Gives up ownership without returning the buffer (the caller now owns `id`).

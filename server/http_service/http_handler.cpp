@@ -142,9 +142,8 @@ void HttpHandler::consume(Connection& c, Buffer&& data) {
   if (!h->pending) {
     size_t used = process(c, *h, data.data(), data.size());
     if (used < data.size() && c.is_open()) {
-      // An incomplete head: keep the rest of this very buffer (no copy) for the next read.
       data.consume_front(used);
-      h->pending = std::move(data);
+      keep_pending(c, *h, std::move(data));
     }
     return;
   }
@@ -157,12 +156,12 @@ void HttpHandler::consume(Connection& c, Buffer&& data) {
     Buffer& pb = h->pending;
     if (pb.begin() > 0) {
       memmove(loop_.buffers().address(pb.id()), pb.data(), pb.size());
-      pb = Buffer(&loop_.buffers(), pb.release(), 0, static_cast<uint32_t>(pb.size()));
+      pb.set_range(0, static_cast<uint32_t>(pb.size()));
     }
     size_t room = cap - pb.end();
     size_t n = left < room ? left : room;
     memcpy(loop_.buffers().address(pb.id()) + pb.end(), src, n);
-    pb = Buffer(&loop_.buffers(), pb.release(), pb.begin(), pb.end() + static_cast<uint32_t>(n));
+    pb.set_range(pb.begin(), pb.end() + static_cast<uint32_t>(n));
     src += n;
     left -= n;
     size_t used = process(c, *h, pb.data(), pb.size());
@@ -181,9 +180,28 @@ void HttpHandler::consume(Connection& c, Buffer&& data) {
     size_t used = process(c, *h, src, left);
     if (used < left && c.is_open()) {
       data.consume_front(static_cast<size_t>(src - data.data()) + used);
-      h->pending = std::move(data);
+      keep_pending(c, *h, std::move(data));
     }
   }
+}
+
+void HttpHandler::keep_pending(Connection& c, HttpConn& h, Buffer&& rest) {
+  // An incomplete head waits for the next read in this very buffer (no copy) - unless it is
+  // an io_uring receive-ring buffer: slow heads (slowloris) must not hold the ring's buffers
+  // for up to --header-timeout, so those few bytes move to an ordinary pool buffer.
+  reactor::BufferPool& pool = loop_.buffers();
+  if (!pool.is_scarce(rest.id())) {
+    h.pending = std::move(rest);
+    return;
+  }
+  Buffer copy = pool.acquire();
+  if (!copy) {
+    send_error(c, h, http::kStatusServiceUnavailable, true);
+    return;
+  }
+  memcpy(copy.data(), rest.data(), rest.size());
+  copy.set_range(0, static_cast<uint32_t>(rest.size()));
+  h.pending = std::move(copy);
 }
 
 size_t HttpHandler::process(Connection& c, HttpConn& h, const char* p, size_t n) {

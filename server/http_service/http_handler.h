@@ -48,6 +48,7 @@ class HttpHandler final : public reactor::ConnectionHandler {
   enum class Route : uint8_t { kEcho, kDiscard };
 
   void consume(reactor::Connection& c, reactor::Buffer&& data);
+  void keep_pending(reactor::Connection& c, HttpConn& h, reactor::Buffer&& rest);
   // Runs the request state machine over [p, p+n); returns bytes consumed. Stops early when
   // the connection is closing or the head is incomplete.
   size_t process(reactor::Connection& c, HttpConn& h, const char* p, size_t n);
