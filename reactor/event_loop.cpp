@@ -65,10 +65,13 @@ EventLoop::~EventLoop() {
 void EventLoop::run() {
   affinity_.assert_owner();
   running_ = true;
+  // One clock read per turn: the backend refreshes the time when its wait returns
+  // (on_wakeup); only a turn that did not wait reads it here.
+  now_ms_ = monotonic_ms();
   while (running_ && !stop_requested_.load(std::memory_order_relaxed)) {
-    now_ms_ = monotonic_ms();
+    woke_ = false;
     backend_->poll(timers_.next_timeout_ms(now_ms_));
-    now_ms_ = monotonic_ms();
+    if (!woke_) now_ms_ = monotonic_ms();
     timers_.advance(now_ms_);
     free_closed();
     if (draining_ && live_ == 0) running_ = false;

@@ -101,6 +101,7 @@ class EventLoop {
   void on_wakeup() {
     now_ms_ = monotonic_ms();
     timers_.set_now(now_ms_);
+    woke_ = true;
   }
   void on_accepted(Listener& l, int fd);
   // Returns true when more accepts may succeed right now; false when the queue is empty or
@@ -176,6 +177,7 @@ class EventLoop {
   int reserve_fd_ = -1;  // spare descriptor: released to accept-and-close under EMFILE
   bool running_ = false;
   bool draining_ = false;
+  bool woke_ = false;  // on_wakeup() ran during this turn's poll
   std::atomic<bool> stop_requested_{false};
 };
 
