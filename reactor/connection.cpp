@@ -65,6 +65,13 @@ void Connection::set_reclaimable(bool on) {
   }
 }
 
+void Connection::add_held_bytes(int64_t delta) {
+  loop_->assert_in_loop_thread();
+  if (delta < 0 && static_cast<uint64_t>(-delta) > held_) delta = -static_cast<int64_t>(held_);
+  held_ += static_cast<uint64_t>(delta);
+  loop_->on_held_bytes(*this, delta);
+}
+
 void Connection::abort(bool reset) {
   loop_->assert_in_loop_thread();
   loop_->close_now(*this, reset);

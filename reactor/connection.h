@@ -60,6 +60,12 @@ class Connection : public TimerNode {
   void abort(bool reset = false);
 
   uint64_t queued_bytes() const { return wq_.bytes(); }
+  // Bytes the protocol holds for this connection outside the write queue (a collected body,
+  // say): positive to take, negative to give back. They count against the loop's
+  // --buffer-memory budget and toward this connection's share when the loop picks whom to
+  // pause or close under pressure. Whatever is still held is given back at close.
+  void add_held_bytes(int64_t delta);
+  uint64_t held_bytes() const { return held_; }
   bool is_open() const { return (flags_ & (kClosing | kClosed)) == 0; }
   bool closed() const { return flags_ & kClosed; }
   bool has(Flag f) const { return flags_ & f; }
@@ -103,6 +109,7 @@ class Connection : public TimerNode {
   uint16_t pending_ops_ = 0;
   uint16_t backend_bits_ = 0;
   uint32_t backend_ctx_ = UINT32_MAX;  // io_uring: index of the in-flight sendmsg context
+  uint64_t held_ = 0;                  // add_held_bytes() total
   uint32_t lru_prev_ = UINT32_MAX;     // reclaimable list, by slot
   uint32_t lru_next_ = UINT32_MAX;
 };

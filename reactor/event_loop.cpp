@@ -466,6 +466,13 @@ void EventLoop::on_closed(Connection& c) {
   closed_this_turn_.push_back(c.slot_);
 }
 
+void EventLoop::on_held_bytes(Connection&, int64_t delta) {
+  if (delta >= 0)
+    stats_.memory_used.add(static_cast<uint64_t>(delta));
+  else
+    stats_.memory_used.sub(static_cast<uint64_t>(-delta));
+}
+
 void EventLoop::free_closed() {
   for (uint32_t slot : closed_this_turn_) {
     Connection& c = chunks_[slot / kChunk][slot % kChunk];

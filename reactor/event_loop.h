@@ -28,6 +28,10 @@ struct LoopConfig {
   BackendKind backend = BackendKind::kAuto;
   uint32_t buffer_size = 16 * 1024;
   uint32_t max_buffers = 16384;        // cap per loop (256 MiB of 16 KiB buffers), lazily mapped
+  // Per-loop budget for held bytes: write queues, received buffers a protocol keeps, and
+  // protocol state reported through Connection::add_held_bytes (collected bodies). As it fills
+  // the connections holding the most stop being read; past it the worst offender is closed.
+  uint64_t buffer_memory = 64ull << 20;
   uint64_t high_water = 1 << 20;       // queued bytes above which reading pauses
   uint64_t low_water = 256 << 10;      // ... and below which it resumes
   uint64_t idle_timeout_ms = 60000;    // 0 = off
@@ -47,6 +51,9 @@ struct LoopConfig {
   // io_uring: provided-buffer ring entries per loop (power of two).
   uint32_t uring_ring_buffers = 1024;
   uint32_t uring_entries = 4096;
+  // Tests only: the generation new connection slots start at, to cross the wrap point of the
+  // completion tag's generation field without creating 2^24 connections.
+  uint32_t initial_generation = 0;
 };
 
 // Thread affinity: an EventLoop belongs to the thread that constructed it. Everything but
@@ -113,6 +120,8 @@ class EventLoop {
   void on_io_error(Connection& c, int err);
   void on_sent(Connection& c, size_t n);
   void on_closed(Connection& c);
+  // Connection::add_held_bytes: counts the bytes against the budget.
+  void on_held_bytes(Connection& c, int64_t delta);
 
  private:
   friend class Connection;

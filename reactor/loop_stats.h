@@ -41,6 +41,15 @@ struct LoopStats {
   Counter denied;          // refused by --allow/--deny (reset at once)
   Counter reclaimed;       // idle keep-alive connections closed to admit new ones
   Counter reclaimable;     // gauge: connections idle between requests right now
+  // Memory budget (--buffer-memory): bytes held by queues, received buffers and protocol
+  // state (bodies), and what the loop did about it.
+  Counter memory_used;             // gauge: bytes counted against the budget right now
+  Counter memory_limit;            // gauge: the budget (bytes)
+  Counter memory_pressure_pauses;  // reads paused because the budget was filling up
+  Counter memory_closes;           // worst offenders closed past the hard limit
+  Counter pool_buffers_in_use;     // gauge: pool buffers held by connections (not the ring's)
+  Counter pool_buffers_resident;   // gauge: pool buffers whose pages are resident
+  Counter ring_copies;             // io_uring: receive-ring buffers copied out of a queue
 };
 
 }  // namespace reactor
