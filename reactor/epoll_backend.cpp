@@ -153,10 +153,13 @@ void EpollBackend::unwatch(int fd, FdWatcher* w) {
   }
 }
 
+Connection* EpollBackend::find_conn(uint64_t t) {
+  return loop_.find(ConnectionId{CompletionTag::index(t), CompletionTag::gen(t)});
+}
+
 void EpollBackend::defer(uint64_t t) {
-  if ((t >> 62) == kConn) {
-    Connection* c = loop_.find(
-        ConnectionId{static_cast<uint32_t>(t), static_cast<uint32_t>(t >> 32) & 0x3fffffff});
+  if (CompletionTag::op(t) == kConn) {
+    Connection* c = find_conn(t);
     if (!c) return;
     if (c->backend_bits_ & kDeferred) return;
     c->backend_bits_ |= kDeferred;
@@ -183,16 +186,15 @@ void EpollBackend::run_deferred() {
   starved_ = false;
   deferred_running_.swap(deferred_);
   for (uint64_t t : deferred_running_) {
-    uint64_t kind = t >> 62;
+    uint32_t kind = CompletionTag::op(t);
     if (kind == kConn) {
-      Connection* c = loop_.find(
-          ConnectionId{static_cast<uint32_t>(t), static_cast<uint32_t>(t >> 32) & 0x3fffffff});
+      Connection* c = find_conn(t);
       if (!c || c->closed()) continue;
       c->backend_bits_ &= ~kDeferred;
       do_read(*c);
     } else if (kind == kListener) {
       auto& ls = loop_.listeners();
-      uint32_t index = static_cast<uint32_t>(t);
+      uint32_t index = CompletionTag::index(t);
       if (index < ls.size() && ls[index]->accepting) do_accept(*ls[index]);
     }
   }
@@ -200,10 +202,10 @@ void EpollBackend::run_deferred() {
 }
 
 void EpollBackend::on_event(uint64_t data, uint32_t events) {
-  uint64_t kind = data >> 62;
-  uint32_t index = static_cast<uint32_t>(data);
+  uint32_t kind = CompletionTag::op(data);
+  uint32_t index = CompletionTag::index(data);
   if (kind == kConn) {
-    Connection* c = loop_.find(ConnectionId{index, static_cast<uint32_t>(data >> 32) & 0x3fffffff});
+    Connection* c = find_conn(data);
     if (c && !c->closed()) conn_event(*c, events);
   } else if (kind == kListener) {
     auto& ls = loop_.listeners();

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "reactor/completion_tag.h"
 #include "reactor/io_backend.h"
 
 namespace reactor {
@@ -44,12 +45,12 @@ class EpollBackend final : public IoBackend {
     kHup = 1 << 4,       // RDHUP/HUP/ERR seen: read to EOF, no short-read shortcut
     kRegistered = 1 << 5,
   };
-  enum Kind : uint64_t { kConn = 0, kListener = 1, kWatcher = 2 };
+  enum Kind : uint32_t { kConn = 0, kListener = 1, kWatcher = 2 };
 
   static uint64_t tag(Kind k, uint32_t gen, uint32_t index) {
-    return (static_cast<uint64_t>(k) << 62) | (static_cast<uint64_t>(gen & 0x3fffffff) << 32) |
-           index;
+    return CompletionTag::make(k, gen, index);
   }
+  Connection* find_conn(uint64_t t);
   void on_event(uint64_t data, uint32_t events);
   void fail_connect_later(Connection& c, int err);
   void conn_event(Connection& c, uint32_t events);

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "reactor/clock.h"
+#include "reactor/completion_tag.h"
 #include "reactor/handler.h"
 #include "reactor/log.h"
 
@@ -91,7 +92,9 @@ void EventLoop::request_stop() {
 Connection* EventLoop::find(ConnectionId id) {
   if (id.slot >= slots_used_) return nullptr;
   Connection& c = chunks_[id.slot / kChunk][id.slot % kChunk];
-  if (c.gen_ != id.gen || c.fd_ < 0) return nullptr;
+  // Generations are kept in the completion tag's width, so ids from tags and from
+  // Connection::id() compare alike (no second, wider copy to disagree after a wrap).
+  if (c.gen_ != (id.gen & CompletionTag::kGenMask) || c.fd_ < 0) return nullptr;
   return &c;
 }
 
@@ -122,7 +125,11 @@ Connection& EventLoop::alloc_connection(int fd, ConnectionHandler* handler) {
     slot = free_slots_.back();
     free_slots_.pop_back();
   } else {
-    if (slots_used_ % kChunk == 0) chunks_.push_back(std::make_unique<Connection[]>(kChunk));
+    if (slots_used_ % kChunk == 0) {
+      chunks_.push_back(std::make_unique<Connection[]>(kChunk));
+      for (uint32_t i = 0; i < kChunk; ++i)
+        chunks_.back()[i].gen_ = config_.initial_generation & CompletionTag::kGenMask;
+    }
     slot = slots_used_++;
   }
   Connection& c = chunks_[slot / kChunk][slot % kChunk];
@@ -477,7 +484,7 @@ void EventLoop::free_closed() {
   for (uint32_t slot : closed_this_turn_) {
     Connection& c = chunks_[slot / kChunk][slot % kChunk];
     c.fd_ = -1;
-    c.gen_++;
+    c.gen_ = CompletionTag::next_gen(c.gen_);
     c.handler_ = nullptr;
     c.user_ = nullptr;
     free_slots_.push_back(slot);

@@ -16,14 +16,14 @@ namespace reactor {
 
 namespace {
 constexpr uint16_t kBufGroup = 0;
-uint64_t op_of(uint64_t t) {
-  return t >> 56;
+uint32_t op_of(uint64_t t) {
+  return CompletionTag::op(t);
 }
 uint32_t gen_of(uint64_t t) {
-  return static_cast<uint32_t>(t >> 32) & 0xffffff;
+  return CompletionTag::gen(t);
 }
 uint32_t slot_of(uint64_t t) {
-  return static_cast<uint32_t>(t);
+  return CompletionTag::index(t);
 }
 }  // namespace
 

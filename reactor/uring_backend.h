@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "reactor/completion_tag.h"
 #include "reactor/io_backend.h"
 
 namespace reactor {
@@ -43,7 +44,7 @@ class UringBackend final : public IoBackend {
   uint32_t ring_buffers() const { return ring_entries_; }
 
  private:
-  enum Op : uint64_t {
+  enum Op : uint32_t {
     kOpAccept = 1,
     kOpRecv,
     kOpSend,
@@ -70,7 +71,7 @@ class UringBackend final : public IoBackend {
   explicit UringBackend(EventLoop& loop);
   bool init(std::string* why);
   static uint64_t tag(Op op, uint32_t gen, uint32_t slot) {
-    return (op << 56) | (static_cast<uint64_t>(gen & 0xffffff) << 32) | slot;
+    return CompletionTag::make(op, gen, slot);
   }
   io_uring_sqe* sqe();
   void arm_accept(Listener& l);

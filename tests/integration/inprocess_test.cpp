@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "reactor/completion_tag.h"
 #include "reactor/event_loop.h"
 #include "tests/support/backends.h"
 #include "tests/support/inprocess_server.h"
@@ -243,6 +244,46 @@ TEST_P(InProcess, IdleConnectionIsClosed) {
   EXPECT_TRUE(closed.data.empty());
   EXPECT_TRUE(rt::wait_until([&] { return server_.sum(&LoopStats::idle_timeouts) == 1; }, 5000));
   EXPECT_EQ(server_.sum(&LoopStats::idle_timeouts), 1u);
+}
+
+// Sequential short connections reuse one slot (the free list is LIFO), so the slot's
+// generation climbs by one per connection. Started just below the completion tag's
+// generation width, 40 connections cross the wrap point: each must still be served, closed
+// and counted, and a drain must then finish (a dropped completion used to hang the
+// connection, leak its slot and keep the drain from ever ending).
+TEST_P(InProcess, GenerationWrapKeepsServingAndDrains) {
+  cfg_.threads = 1;
+  reactor::LoopConfig loop;
+  loop.initial_generation = reactor::CompletionTag::kGenMask - 8;
+  START_OR_SKIP(loop);
+  constexpr int kConns = 40;
+  for (int i = 0; i < kConns; ++i) {
+    SCOPED_TRACE("connection " + std::to_string(i));
+    std::string err;
+    rt::Fd fd = rt::connect_to(server_.address("upper"), 10000, &err);
+    ASSERT_TRUE(fd) << err;
+    rt::ExchangeResult r = rt::exchange(fd.get(), "wrap me\n", 8, 10000,
+                                        /*shut_wr=*/true, /*want_eof=*/true);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.eof);
+    EXPECT_EQ(r.received, "WRAP ME\n");
+    // The server closes after our FIN; wait until it has, so the next one reuses the slot.
+    ASSERT_TRUE(rt::wait_until([&] { return server_.sum(&LoopStats::active) == 0; }, 10000));
+  }
+  EXPECT_EQ(server_.sum(&LoopStats::accepted), static_cast<uint64_t>(kConns));
+  EXPECT_EQ(server_.sum(&LoopStats::closed), static_cast<uint64_t>(kConns));
+  // One connection left open across the drain must be closed by it, and the loop must exit.
+  std::string err;
+  rt::Fd open_fd = rt::connect_to(server_.address("echo"), 10000, &err);
+  ASSERT_TRUE(open_fd) << err;
+  rt::ExchangeResult r = rt::exchange(open_fd.get(), "x", 1, 10000);
+  ASSERT_TRUE(r.ok) << r.error;
+  server_.group().drain(5000);
+  rt::RecvResult eof = rt::recv_until_eof(open_fd.get(), 10000);
+  EXPECT_EQ(eof.end, rt::RecvEnd::kEof) << rt::recv_end_name(eof.end);
+  open_fd = rt::Fd();
+  EXPECT_TRUE(rt::wait_until([&] { return server_.group().running() == 0; }, 15000))
+      << "drain did not finish";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, InProcess, testing::ValuesIn(rt::kAllBackends),
