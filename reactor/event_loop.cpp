@@ -50,7 +50,7 @@ EventLoop::~EventLoop() {
   for (auto& l : listeners_) {
     if (l->fd >= 0) {
       if (l->accepting) backend_->stop_accept(*l);
-      ::close(l->fd);
+      l->close_fd();
     }
   }
   if (tasks_) backend_->unwatch(tasks_->fd(), tasks_.get());
@@ -535,8 +535,7 @@ void EventLoop::close_listeners() {
   for (auto& l : listeners_) {
     if (l->fd < 0) continue;
     if (l->accepting) backend_->stop_accept(*l);
-    ::close(l->fd);
-    l->fd = -1;
+    l->close_fd();  // under the listener's lock: /metrics on a sibling loop reads the fd
     if (l->address.is_unix() && l->unlink_on_close) ::unlink(l->address.unix_path().c_str());
   }
 }

@@ -126,6 +126,13 @@ int open_listen_socket(const SocketAddress& addr, const ListenOptions& opts, int
   return fd;
 }
 
+void Listener::close_fd() {
+  std::lock_guard<std::mutex> lock(fd_mu_);
+  if (fd < 0) return;
+  ::close(fd);
+  fd = -1;
+}
+
 SocketAddress bound_address(int fd) {
   SocketAddress a;
   a.len = sizeof a.storage;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 #include "reactor/socket_address.h"
@@ -18,8 +19,14 @@ struct ListenOptions {
 };
 
 // A listening socket registered with one loop. Owned by the EventLoop it was added to.
+// Thread affinity: the owning loop reads and changes everything here, without locking. Other
+// threads (a /metrics scrape on a sibling loop) read only the fields that never change after
+// add_listener (index, protocol, address), and the fd through with_open_fd(). The fd is
+// changed after start only by close_fd(), once, under fd_mu_: a scrape therefore never reads
+// it while it is written, and never queries a number that was closed and reused meanwhile.
+// The lock is taken by scrapes and that one close only, never on the accept path.
 struct Listener {
-  int fd = -1;
+  int fd = -1;         // owning loop: read freely; other threads: with_open_fd() only
   uint16_t index = 0;  // position in the loop's listener list
   ConnectionHandler* handler = nullptr;
   std::string protocol;   // "echo", "upper", ... (for logs and metrics)
@@ -29,6 +36,21 @@ struct Listener {
   // one passed by systemd, whose path must outlive this process).
   bool unlink_on_close = true;
   uint32_t backend_bits = 0;  // backend-private (epoll: registered; io_uring: multishot armed)
+
+  // Owning loop: closes the socket (if open) and sets fd = -1, under fd_mu_.
+  void close_fd();
+  // Any thread: calls fn(fd) while holding fd_mu_, if the socket is still open; returns
+  // whether it was. Keep fn short (one getsockopt): the owner's close_fd() waits for it.
+  template <typename Fn>
+  bool with_open_fd(Fn&& fn) const {
+    std::lock_guard<std::mutex> lock(fd_mu_);
+    if (fd < 0) return false;
+    fn(fd);
+    return true;
+  }
+
+ private:
+  mutable std::mutex fd_mu_;
 };
 
 // Reads /proc/sys/net/core/somaxconn; -1 when unreadable.

@@ -79,11 +79,15 @@ bool LoopGroup::start(const Options& opts, const Init& init, std::string* error)
         }
       }
       loop->run();
-      running_.fetch_sub(1, std::memory_order_acq_rel);
-      // Keep the loop object alive until join(): other threads may still read its stats.
+      // Leaving run() is not the end of the loop object: a sibling still in run() may be in
+      // the middle of a /metrics scrape that reads this loop's stats and listeners, so it is
+      // destroyed (here, on its own thread) only once join() saw every loop leave run(). The
+      // count drops under mu_ so join()'s wait cannot miss it; loops_[i] is left alone (it is
+      // read without the lock by loop() and the siblings until join() clears it).
       std::unique_lock<std::mutex> lock(mu_);
+      running_.fetch_sub(1, std::memory_order_acq_rel);
+      cv_.notify_all();
       cv_.wait(lock, [&] { return released_; });
-      loops_[i] = nullptr;
     });
   }
   std::unique_lock<std::mutex> lock(mu_);
@@ -120,9 +124,11 @@ void LoopGroup::stop() {
 
 void LoopGroup::join() {
   if (threads_.empty()) return;
-  // Wait until every loop has returned from run(), then release them to be destroyed.
+  // Wait until every loop has returned from run(), then release them to be destroyed: before
+  // that, a loop still running may read any sibling (stats, listeners, post()).
   {
     std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return running_.load(std::memory_order_acquire) == 0; });
     released_ = true;
   }
   cv_.notify_all();

@@ -19,6 +19,10 @@ std::vector<int> allowed_cpus();
 
 // Thread affinity: start/drain/stop/join are called from one controlling thread (main);
 // each EventLoop lives entirely on its own thread and is reached only through post().
+// Lifetime: loops_ is written only inside start() and cleared only by join() after every
+// thread ended, so loop(i) and size() may be read from any thread in between (the loops read
+// each other for /metrics). A loop object outlives every loop's run(): join() first waits for
+// all of them to leave run(), then lets them be destroyed.
 class LoopGroup {
  public:
   struct Options {
@@ -39,7 +43,9 @@ class LoopGroup {
   bool start(const Options& opts, const Init& init, std::string* error);
   void drain(uint64_t drain_timeout_ms);  // every loop closes listeners and drains
   void stop();                            // every loop stops after its current turn
-  void join();                            // waits for all loop threads to exit
+  // Waits until every loop has left run() (after stop(), or once drains finished), then
+  // destroys the loops and joins their threads. Blocks for as long as a loop keeps running.
+  void join();
   size_t size() const { return loops_.size(); }
   // Loops still inside run() (0 once every loop has finished draining or stopped).
   int running() const { return running_.load(std::memory_order_acquire); }
@@ -52,10 +58,10 @@ class LoopGroup {
   std::vector<EventLoop*> loops_;
   std::mutex mu_;
   std::condition_variable cv_;
-  int ready_ = 0;          // loops that finished init (successfully or not)
-  bool go_ = false;        // start() saw every loop ready: run
-  bool released_ = false;  // join(): loops may be destroyed once their run() returned
-  std::atomic<int> running_{0};
+  int ready_ = 0;                // loops that finished init (successfully or not)
+  bool go_ = false;              // start() saw every loop ready: run
+  bool released_ = false;        // join(): every loop left run(), so each may be destroyed
+  std::atomic<int> running_{0};  // loops inside run(); decremented under mu_
   std::string first_error_;
   std::string backend_name_;
   std::string fallback_note_;

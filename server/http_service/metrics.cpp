@@ -212,9 +212,14 @@ void render_metrics(ServerState& st, std::string& out) {
            "Connections waiting in this listener's accept queue (kernel, at scrape time).");
   std::string backlog_lines;
   for (size_t i = 0; i < loops; ++i) {
+    // Other loops' listeners: the list and its names are fixed once the loops run, but a
+    // drain may be closing the socket right now, so the fd is read under the listener's lock
+    // (one getsockopt; never a descriptor number that was closed and handed out again).
     for (const auto& l : g.loop(i).listeners()) {
-      uint64_t queued, backlog;
-      if (l->fd < 0 || !read_listen_queue(l->fd, &queued, &backlog)) continue;
+      uint64_t queued = 0, backlog = 0;
+      bool listening = false;
+      l->with_open_fd([&](int fd) { listening = read_listen_queue(fd, &queued, &backlog); });
+      if (!listening) continue;
       std::string labels = loop_label(i) + ",protocol=\"" + l->protocol + "\",address=\"" +
                            l->address.to_string() + "\"";
       w.sample("reactord_listener_accept_queue", labels, static_cast<int64_t>(queued));

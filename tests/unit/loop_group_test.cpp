@@ -1,4 +1,5 @@
-// LoopGroup start/stop/join handshakes.
+// LoopGroup start/stop/join handshakes, and the cross-loop reads of a /metrics scrape (run
+// under ThreadSanitizer in CI: the scrape tests race a sibling loop's drain and exit).
 #include "reactor/loop_group.h"
 
 #include <gtest/gtest.h>
@@ -7,7 +8,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
+#include <vector>
 
+#include "reactor/listener.h"
+#include "server/http_service/metrics.h"
+#include "server/protocols/echo.h"
+#include "server/server.h"
+#include "tests/support/backends.h"
 #include "tests/support/net.h"
 #include "tests/support/process.h"
 
@@ -122,5 +130,113 @@ TEST(LoopGroup, PostedTasksRunOnTheLoop) {
   group.stop();
   group.join();
 }
+
+// A ServerState whose group runs `threads` loops, each with its own loopback TCP listener
+// serving echo, the way server.cpp wires them; /metrics is rendered against it.
+class ScrapeRace : public testing::TestWithParam<reactor::BackendKind> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == reactor::BackendKind::kIoUring && !reactor::io_uring_compiled_in())
+      GTEST_SKIP() << "io_uring backend not compiled in";
+    reactor::LoopGroup::Options o;
+    o.threads = 2;
+    o.loop.backend = GetParam();
+    std::string error;
+    bool ok = st_.group.start(
+        o,
+        [this](reactor::EventLoop& loop, int) {
+          reactor::ListenOptions lo;
+          int err = 0;
+          std::string why;
+          int fd = reactor::open_listen_socket(rt::loopback4(0), lo, &err, &why);
+          if (fd < 0) throw std::runtime_error("listen: " + why);
+          loop.add_listener(fd, &echo_, "echo");
+        },
+        &error);
+    if (!ok && GetParam() == reactor::BackendKind::kIoUring && rt::says_io_uring_unavailable(error))
+      GTEST_SKIP() << error;
+    ASSERT_TRUE(ok) << error;
+    started_ = true;
+  }
+  void TearDown() override {
+    if (!started_) return;
+    st_.group.stop();
+    st_.group.join();
+  }
+  static bool scrape_has(const std::string& text, const std::string& what) {
+    return text.find(what) != std::string::npos;
+  }
+
+  reactord::EchoHandler echo_;  // outlives the loops (declared before st_)
+  reactord::ServerState st_;
+  bool started_ = false;
+};
+
+// /metrics on loop 0 reads loop 1's listener fd (TCP_INFO accept-queue depth) while loop 1's
+// drain closes that listener. The fd must be read and closed under the listener's lock, or
+// ThreadSanitizer reports the race (and a reused descriptor number could be queried).
+TEST_P(ScrapeRace, ScrapeWhileSiblingDrainClosesItsListener) {
+  if (!started_) return;
+  std::atomic<bool> drained{false};
+  std::atomic<bool> scraping{false};
+  std::atomic<int> without_loop1{0}, loop0_missing{0}, closed_but_shown{0};
+  std::atomic<bool> finished{false};
+  st_.group.loop(0).post([&](reactor::EventLoop&) {
+    std::string out;
+    scraping = true;
+    // Scrape until loop 1 has closed its listener, then a few more times.
+    for (int after = 0; after < 20;) {
+      bool closed_before = drained.load();
+      reactord::render_metrics(st_, out);
+      if (!scrape_has(out, "reactord_listener_accept_queue{loop=\"0\"")) ++loop0_missing;
+      if (!scrape_has(out, "reactord_listener_accept_queue{loop=\"1\"")) {
+        ++without_loop1;
+      } else if (closed_before) {
+        ++closed_but_shown;
+      }
+      if (closed_before) ++after;
+    }
+    finished = true;
+  });
+  ASSERT_TRUE(rt::wait_until([&] { return scraping.load(); }, 10000));
+  st_.group.loop(1).post([&](reactor::EventLoop& l) {
+    l.begin_drain(60000);
+    drained = true;
+  });
+  ASSERT_TRUE(rt::wait_until([&] { return finished.load(); }, 60000));
+  EXPECT_EQ(loop0_missing.load(), 0) << "scrapes that lost loop 0's (open) listener";
+  EXPECT_EQ(closed_but_shown.load(), 0) << "scrapes that showed loop 1's closed listener";
+  EXPECT_GE(without_loop1.load(), 20) << "scrapes after loop 1 closed its listener";
+}
+
+// stop() + join() while loop 0 is still in the middle of scrapes that read loop 1: loop 1
+// leaves run() first, but it must not be destroyed until loop 0 has left run() too.
+TEST_P(ScrapeRace, JoinKeepsEveryLoopAliveUntilAllLeftRun) {
+  if (!started_) return;
+  std::atomic<bool> scraping{false};
+  std::atomic<int> scrapes_with_loop1{0};
+  reactor::LoopGroup& g = st_.group;
+  g.loop(0).post([&](reactor::EventLoop&) {
+    std::string out;
+    scraping = true;
+    // Keep scraping after loop 1 has left run() (running() drops to 1): these reads overlap
+    // loop 1's destruction unless join() waits for every loop.
+    for (int after = 0; after < 50;) {
+      bool loop1_gone = g.running() < 2;
+      reactord::render_metrics(st_, out);
+      if (scrape_has(out, "reactord_connections_active{loop=\"1\"} 0")) ++scrapes_with_loop1;
+      if (loop1_gone) ++after;
+    }
+  });
+  ASSERT_TRUE(rt::wait_until([&] { return scraping.load(); }, 10000));
+  g.stop();
+  g.join();
+  started_ = false;
+  EXPECT_EQ(g.running(), 0);
+  EXPECT_GE(scrapes_with_loop1.load(), 50);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ScrapeRace, testing::ValuesIn(rt::kAllBackends),
+                         rt::BackendName());
 
 }  // namespace
