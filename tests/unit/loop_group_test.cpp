@@ -239,4 +239,86 @@ TEST_P(ScrapeRace, JoinKeepsEveryLoopAliveUntilAllLeftRun) {
 INSTANTIATE_TEST_SUITE_P(Backends, ScrapeRace, testing::ValuesIn(rt::kAllBackends),
                          rt::BackendName());
 
+// Echo that marks every connection reclaimable (idle between requests) when `mark` is set.
+class MarkingEcho final : public reactor::ConnectionHandler {
+ public:
+  explicit MarkingEcho(bool mark) : mark_(mark) {}
+  void on_open(reactor::Connection& c) override { c.set_reclaimable(mark_); }
+  void on_data(reactor::Connection& c, reactor::Buffer&& data) override { c.send(std::move(data)); }
+
+ private:
+  bool mark_;
+};
+
+// --max-conns across loops: loop 0 is at the limit with no idle connection of its own, loop 1
+// holds idle reclaimable ones, so each newcomer on loop 0 is admitted by closing one of loop
+// 1's. This is the cross-loop path (sibling pointers, counters and posts between loops) that
+// the ThreadSanitizer stage exercises; it asserts only what any admission scheme must give.
+class CrossLoopReclaim : public testing::TestWithParam<reactor::BackendKind> {};
+
+TEST_P(CrossLoopReclaim, NewcomerOnFullLoopReclaimsSiblingsIdleConnection) {
+  if (GetParam() == reactor::BackendKind::kIoUring && !reactor::io_uring_compiled_in())
+    GTEST_SKIP() << "io_uring backend not compiled in";
+  constexpr int kIdle = 3;
+  MarkingEcho keep(false), idle(true);  // loop 0's newcomers, loop 1's idle connections
+  std::atomic<int64_t> open{0};
+  reactor::SocketAddress addr[2];
+  reactor::LoopGroup group;
+  reactor::LoopGroup::Options o;
+  o.threads = 2;
+  o.loop.backend = GetParam();
+  o.loop.open_connections = &open;
+  o.loop.max_conns = kIdle;
+  std::string error;
+  bool ok = group.start(
+      o,
+      [&](reactor::EventLoop& loop, int index) {
+        reactor::ListenOptions lo;
+        int err = 0;
+        std::string why;
+        int fd = reactor::open_listen_socket(rt::loopback4(0), lo, &err, &why);
+        if (fd < 0) throw std::runtime_error("listen: " + why);
+        addr[index] = reactor::bound_address(fd);
+        loop.add_listener(fd, index == 0 ? static_cast<reactor::ConnectionHandler*>(&keep) : &idle,
+                          "echo");
+      },
+      &error);
+  if (!ok && GetParam() == reactor::BackendKind::kIoUring && rt::says_io_uring_unavailable(error))
+    GTEST_SKIP() << error;
+  ASSERT_TRUE(ok) << error;
+
+  auto connect_and_echo = [](const reactor::SocketAddress& a, rt::Fd* out) {
+    std::string err;
+    rt::Fd fd = rt::connect_to(a, 10000, &err);
+    if (!fd) return "connect: " + err;
+    rt::ExchangeResult r = rt::exchange(fd.get(), "ping", 4, 10000);
+    if (!r.ok || r.received != "ping") return "echo: " + r.error;
+    *out = std::move(fd);
+    return std::string();
+  };
+  rt::Fd idle_fds[kIdle];
+  for (auto& fd : idle_fds) ASSERT_EQ(connect_and_echo(addr[1], &fd), "");
+  ASSERT_TRUE(
+      rt::wait_until([&] { return group.loop(1).stats().reclaimable.get() == kIdle; }, 10000));
+  rt::Fd newcomers[kIdle];
+  for (auto& fd : newcomers) ASSERT_EQ(connect_and_echo(addr[0], &fd), "");
+  // Every idle connection on loop 1 was closed to admit them.
+  for (auto& fd : idle_fds) {
+    rt::RecvResult r = rt::recv_until_eof(fd.get(), 10000);
+    EXPECT_EQ(r.end, rt::RecvEnd::kEof) << rt::recv_end_name(r.end);
+  }
+  EXPECT_TRUE(
+      rt::wait_until([&] { return group.loop(1).stats().reclaimed.get() == kIdle; }, 10000));
+  EXPECT_EQ(group.loop(0).stats().rejected_max_conns.get(), 0u);
+  for (auto& fd : newcomers) {
+    rt::ExchangeResult r = rt::exchange(fd.get(), "still", 5, 10000);
+    EXPECT_TRUE(r.ok && r.received == "still") << r.error;
+  }
+  group.stop();
+  group.join();
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CrossLoopReclaim, testing::ValuesIn(rt::kAllBackends),
+                         rt::BackendName());
+
 }  // namespace
