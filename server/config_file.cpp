@@ -2,11 +2,13 @@
 // the file and the command line accept exactly the same values.
 #include "server/config_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <toml++/toml.h>
 
@@ -36,22 +38,54 @@ bool scalar_text(const toml::node& node, std::string* text) {
   return true;
 }
 
+bool read_whole_file(const std::string& path, std::string* text, std::string* error) {
+  auto fail = [&](int err) {
+    *error = "cannot read config file " + path + ": " + strerror(err);
+    return false;
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(errno);
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return fail(err);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    *error = "cannot read config file " + path + ": it is a directory";
+    return false;
+  }
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return fail(err);
+    }
+    text->append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return true;
+}
+
 }  // namespace
 
 bool read_config_file(const std::string& path, const std::vector<OptionDef>& table, Options* out,
                       std::string* error) {
-  // Read it ourselves first so a missing or unreadable file gets errno's words.
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot read config file " + path + ": " + strerror(errno);
-    return false;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
+  // Read it ourselves first so a missing or unreadable file gets errno's words. An ifstream
+  // opens a directory without complaint and a failed read just looks like an empty file; taken
+  // as "no settings", that would reset every live setting to its default on SIGHUP. So the
+  // file must be a readable non-directory, read to its end without an error.
+  std::string text;
+  if (!read_whole_file(path, &text, error)) return false;
 
   toml::table root;
   try {
-    root = toml::parse(text.str(), path);
+    root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     *error = at(path, e.source()) + std::string(e.description());
     return false;

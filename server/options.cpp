@@ -1,6 +1,8 @@
 // reactord's settings table, value parsers, --help, and the merge of config file and CLI.
 #include "server/options.h"
 
+#include <sys/stat.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -37,6 +39,13 @@ using reactor::parse_int;
 
 bool parse_seconds(std::string_view text, double* out) {
   return reactor::parse_double(text, 0, 86400 * 365, out);
+}
+
+// 1048576 -> "1m": byte counts in messages as the user would write them.
+std::string bytes_text(uint64_t n) {
+  if (n >= (1u << 20) && n % (1u << 20) == 0) return std::to_string(n >> 20) + "m";
+  if (n >= 1024 && n % 1024 == 0) return std::to_string(n >> 10) + "k";
+  return std::to_string(n);
 }
 
 std::string show_seconds(double s) {
@@ -112,10 +121,18 @@ OptionDef seconds_opt(std::string_view key, Reload reload, double Options::*fiel
   d.reload = reload;
   d.help = std::move(help);
   d.parse = [field](std::string_view text, Options* o, std::string* why) {
-    if (!parse_seconds(text, &(o->*field))) {
+    double v;
+    if (!parse_seconds(text, &v)) {
       *why = quoted(text) + " is not a number of seconds >= 0";
       return false;
     }
+    // Timers count whole milliseconds: 0.0004 would round to 0, which means "off" (or "at
+    // once" for the drain) - the opposite of a very short timeout. Refuse rather than guess.
+    if (v > 0 && v < 0.001) {
+      *why = quoted(text) + " is below the 1 ms resolution (use 0 or at least 0.001)";
+      return false;
+    }
+    o->*field = v;
     return true;
   };
   d.show = [field](const Options& o) { return show_seconds(o.*field); };
@@ -133,8 +150,11 @@ OptionDef bytes_opt(std::string_view key, Reload reload, uint64_t Options::*fiel
   d.parse = [field, min](std::string_view text, Options* o, std::string* why) {
     uint64_t v;
     if (!parse_bytes(text, &v) || v < min) {
-      *why =
-          quoted(text) + " is not a byte count" + (min > 0 ? " > 0" : "") + " (suffixes k, m, g)";
+      *why = quoted(text) + " is not a byte count" +
+             (min > 1    ? " >= " + bytes_text(min)
+              : min == 1 ? " > 0"
+                         : "") +
+             " (suffixes k, m, g)";
       return false;
     }
     o->*field = v;
@@ -176,7 +196,10 @@ std::vector<OptionDef> build_table(const std::vector<std::string>& protos) {
   listen.repeatable = true;
   listen.help = "serve PROTO (" + join(protos) +
                 ") on ADDR; repeatable.\n"
-                "ADDR is HOST:PORT, [IPV6]:PORT or unix:/path.\n"
+                "ADDR is HOST:PORT, [IPV6]:PORT or unix:/path (udp-echo: not unix).\n"
+                "udp-echo never answers datagrams from its own ports or from ports\n"
+                "below 1024 (echo loops); /metrics counts them in\n"
+                "reactord_udp_ignored_total.\n"
                 "Default: echo=127.0.0.1:7000, upper=127.0.0.1:7001 and\n"
                 "http=127.0.0.1:8080\n"
                 "(none when systemd passes listening sockets)";
@@ -198,6 +221,11 @@ std::vector<OptionDef> build_table(const std::vector<std::string>& protos) {
     std::string err;
     if (!reactor::SocketAddress::parse(spec.text, &spec.address, &err)) {
       *why = spec.protocol + "=" + spec.text + ": " + err;
+      return false;
+    }
+    // A usage error like any other bad address, caught here rather than at bind time.
+    if (spec.protocol == "udp-echo" && spec.address.is_unix()) {
+      *why = spec.protocol + "=" + spec.text + ": UDP needs HOST:PORT or [IPV6]:PORT, not unix:";
       return false;
     }
     o->listens.push_back(std::move(spec));
@@ -241,15 +269,22 @@ std::vector<OptionDef> build_table(const std::vector<std::string>& protos) {
   t.push_back(int_opt("max-conns", "N", Reload::kLive, &Options::max_conns, 0, 100000000,
                       "open connections at most; more are closed at once (0 = no limit)"));
   t.push_back(seconds_opt("idle-timeout", Reload::kLive, &Options::idle_timeout_s,
-                          "close connections idle S seconds (default 60, 0 = never)"));
+                          "close connections idle S seconds (default 60, 0 = off: never;\n"
+                          "resolution 1 ms, so 0 < S < 0.001 is refused)"));
   t.push_back(seconds_opt("drain-timeout", Reload::kLive, &Options::drain_timeout_s,
                           "on SIGTERM/SIGINT, wait at most S seconds for connections to\n"
-                          "finish before aborting them (default 10)"));
+                          "finish before aborting them (default 10; 0 = abort whatever is\n"
+                          "left at once; 0 < S < 0.001 is refused)"));
   t.push_back(bytes_opt("high-water", Reload::kLive, &Options::high_water, 1,
                         "stop reading from a peer whose unsent replies exceed this\n"
                         "(default 1MiB; suffixes k, m, g)"));
   t.push_back(bytes_opt("low-water", Reload::kLive, &Options::low_water, 0,
                         "resume reading below this (default 256KiB)"));
+  t.push_back(bytes_opt("buffer-memory", Reload::kLive, &Options::buffer_memory, kMinBufferMemory,
+                        "per-loop budget for queued and held bytes (write queues, kept\n"
+                        "receive buffers, collected HTTP bodies). As it fills, the\n"
+                        "connections holding the most stop being read; past it the worst\n"
+                        "offender is closed (default 64MiB per loop, at least 1MiB)"));
   t.push_back(switch_opt("linger-reset", Reload::kLive, &Options::linger_reset,
                          "idle-timeout closes send RST (no TIME_WAIT on the server)"));
 
@@ -276,7 +311,8 @@ std::vector<OptionDef> build_table(const std::vector<std::string>& protos) {
                         "http: request bodies above this get 413 (default 1MiB)"));
   t.push_back(seconds_opt("header-timeout", Reload::kRestart, &Options::header_timeout_s,
                           "http: a request head must be complete within S seconds of its\n"
-                          "first byte, else 408 and close (default 10, 0 = off)"));
+                          "first byte, else 408 and close (default 10, 0 = off;\n"
+                          "0 < S < 0.001 is refused)"));
   t.push_back(int_opt("defer-accept", "S", Reload::kRestart, &Options::defer_accept_s, 0, 3600,
                       "TCP_DEFER_ACCEPT: hand over a connection only once it has data\n"
                       "(waits at most S seconds; default 0 = off)"));
@@ -441,11 +477,10 @@ ParseResult load_options(const ConfigSource& src, Options* out) {
 
   // The file first, so that the command line overrides it.
   if (!explicit_config && !no_config) {
-    FILE* f = fopen(src.default_config_path.c_str(), "r");
-    if (f) {
-      fclose(f);
-      config_path = src.default_config_path;
-    }
+    // Present is enough: a default file that exists but cannot be read is an error (named by
+    // read_config_file), not a silent "no config".
+    struct stat st {};
+    if (stat(src.default_config_path.c_str(), &st) == 0) config_path = src.default_config_path;
   }
   if (no_config && !explicit_config) config_path.clear();
   if (!config_path.empty()) {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reactor/event_loop.h"
 #include "reactor/io_backend.h"
 #include "reactor/log.h"
 #include "reactor/socket_address.h"
@@ -30,6 +31,8 @@ struct Options {
   double drain_timeout_s = 10;
   uint64_t high_water = 1 << 20;
   uint64_t low_water = 256 << 10;
+  // Per-loop budget for queued and held bytes; the loop's own default (64 MiB).
+  uint64_t buffer_memory = reactor::LoopConfig().buffer_memory;
   bool linger_reset = false;
   reactor::BackendKind backend = reactor::BackendKind::kAuto;
   reactor::LogLevel log_level = reactor::LogLevel::kInfo;
@@ -48,6 +51,9 @@ struct Options {
   // knows what to re-read.
   std::string config_path;
 };
+
+// --buffer-memory below this would leave a loop unable to hold one request's worth of buffers.
+inline constexpr uint64_t kMinBufferMemory = 1ull << 20;
 
 struct ParseResult {
   enum Action { kRun, kExit } action = kRun;

@@ -28,6 +28,7 @@ void set_live_loop_fields(const Options& o, reactor::LoopConfig* c) {
   c->idle_timeout_ms = static_cast<uint64_t>(std::llround(o.idle_timeout_s * 1000));
   c->reset_on_idle_timeout = o.linger_reset;
   c->max_conns = o.max_conns;
+  c->buffer_memory = o.buffer_memory;
 }
 
 std::string rlim_text(rlim_t v) {
@@ -138,7 +139,8 @@ bool Server::open_listeners(int loops, std::string* error) {
       return false;
     }
     // Refuse to join someone else's SO_REUSEPORT group: bind once without it first.
-    int err = ol.udp ? 0 : reactor::probe_address_free(spec.address);
+    int err =
+        ol.udp ? probe_udp_address_free(spec.address) : reactor::probe_address_free(spec.address);
     if (err != 0) {
       *error = bind_error_text(spec.protocol, spec.text, err, "");
       return false;
@@ -161,8 +163,11 @@ bool Server::open_listeners(int loops, std::string* error) {
       }
       ol.fds.push_back(fd);
     }
+    // Datagrams from this very port must never be answered (an echo loop with ourselves).
+    if (ol.udp) state_->udp.add_own(ol.bound);
     listeners_.push_back(std::move(ol));
   }
+  if (state_->udp.has_own()) state_->udp.note_interface_addresses();
   return true;
 }
 
@@ -268,7 +273,8 @@ int Server::run() {
     for (auto& l : listeners_) {
       if (static_cast<size_t>(index) >= l.fds.size() || l.fds[index] < 0) continue;
       if (l.udp) {
-        udp_[index].push_back(std::make_unique<UdpEchoService>(loop, l.fds[index]));
+        udp_[index].push_back(
+            std::make_unique<UdpEchoService>(loop, l.fds[index], st.udp, *st.udp.add_stats()));
         l.fds[index] = -1;
         continue;
       }

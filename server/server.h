@@ -28,6 +28,7 @@ struct ServerState {
   std::atomic<int64_t> open_connections{0};
   std::atomic<bool> draining{false};
   HttpStatsRegistry http_stats;  // one HttpStats per loop serving http
+  UdpEchoPolicy udp;             // udp-echo: whom not to answer (fixed at start), counters
   reactor::AccessList access;    // --allow/--deny, built once at start, read by every loop
 };
 

@@ -1,10 +1,13 @@
 // Flag parsing for reactord-bench: strict numbers, combinations checked, one-line errors.
 #include "bench/loadgen/options.h"
 
+#include "reactor/event_loop.h"
 #include "reactor/number_text.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
@@ -33,7 +36,27 @@ bool parse_ramp(std::string_view text, Options* o) {
   return true;
 }
 
+std::string mib_text(uint64_t bytes) {
+  char b[32];
+  snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return b;
+}
+
 }  // namespace
+
+uint64_t loop_buffer_bytes() {
+  const reactor::LoopConfig lc;
+  uint64_t pool = uint64_t{lc.max_buffers} * lc.buffer_size;
+  return std::min(pool, lc.buffer_memory);
+}
+
+uint64_t queued_bytes_per_thread(const Options& o) {
+  if (o.proto == Proto::kHttp) return 0;  // a GET of a few dozen bytes, whatever --size says
+  int conns = o.ramp ? std::max(o.conns, o.ramp_end) : o.conns;
+  uint64_t per_thread = static_cast<uint64_t>((conns + o.threads - 1) / o.threads);
+  int depth = o.churn ? 1 : o.pipeline;
+  return per_thread * static_cast<uint64_t>(depth) * o.size;
+}
 
 const char* proto_name(Proto p) {
   switch (p) {
@@ -73,6 +96,10 @@ std::string usage_text() {
          "  --requests N           stop after exactly N requests completed\n"
          "  --size BYTES           echo/upper request size (default 64; k/m suffixes)\n"
          "  --pipeline D           requests in flight per connection (default 1)\n"
+         "                         (--size x --pipeline x connections per thread must fit\n"
+         "                         in half a client loop's buffers: " +
+         mib_text(loop_buffer_bytes() / 2) +
+         ")\n"
          "  --rate R               open loop: R requests/s over all connections; latency is\n"
          "                         measured from each request's intended send time\n"
          "  --connect-rate R       pace new connections at R/s over all threads\n"
@@ -208,6 +235,15 @@ ParseOutcome parse_options(int argc, char** argv, Options* out) {
   if (out->requests > 0 && out->ramp) return fail("--requests cannot be combined with --ramp");
   if (out->requests > 0 && out->warmup_s > 0)
     return fail("--warmup cannot be combined with --requests (the server would see more)");
+  const uint64_t queued = queued_bytes_per_thread(*out);
+  const uint64_t room = loop_buffer_bytes() / 2;
+  if (queued > room) {
+    return fail(
+        "--size x --pipeline x connections per thread (--conns / --threads) = " + mib_text(queued) +
+        " of requests in flight per thread, more than the " + mib_text(room) +
+        " a client loop can hold (half its buffer budget); lower --size, --pipeline or "
+        "--conns, or raise --threads");
+  }
   if (out->ramp) out->conns = out->ramp_start;
   return r;
 }

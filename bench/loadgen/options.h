@@ -42,6 +42,16 @@ struct Options {
   Mode mode() const { return churn ? Mode::kChurn : rate > 0 ? Mode::kOpen : Mode::kClosed; }
 };
 
+// What one worker's event loop can hold for its connections: its buffer pool, capped by the
+// loop's memory budget (LoopConfig defaults; Worker::run() keeps both). Requests queued for
+// sending live there, so --size x --pipeline x connections per thread must fit in it with room
+// left for replies being read: half of it at most. Past that the loop would refuse buffers or
+// close our own connections, and the report would blame the server.
+uint64_t loop_buffer_bytes();
+// Request bytes one worker may have queued at once under `o` (connections per thread, rounded
+// up, x --pipeline x request size); 0 when the protocol's requests are small (http).
+uint64_t queued_bytes_per_thread(const Options& o);
+
 struct ParseOutcome {
   bool run = true;
   int exit_code = 0;    // when !run: 0 after --help, 2 for a bad flag

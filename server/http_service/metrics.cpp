@@ -140,6 +140,30 @@ void render_metrics(ServerState& st, std::string& out) {
       {"reactord_uring_enobufs_total", "counter",
        "io_uring multishot receives re-armed after the provided-buffer ring ran dry.",
        &reactor::LoopStats::enobufs},
+      {"reactord_memory_used_bytes", "gauge",
+       "Bytes counted against the loop's --buffer-memory budget (queued, held, bodies).",
+       &reactor::LoopStats::memory_used},
+      {"reactord_memory_limit_bytes", "gauge", "The loop's --buffer-memory budget.",
+       &reactor::LoopStats::memory_limit},
+      {"reactord_memory_pressure_pauses_total", "counter",
+       "Reads paused because the memory budget was filling up (the connection held the most).",
+       &reactor::LoopStats::memory_pressure_pauses},
+      {"reactord_memory_closes_total", "counter",
+       "Connections closed because the memory budget was exceeded (each held the most).",
+       &reactor::LoopStats::memory_closes},
+      {"reactord_pool_exhausted_total", "counter",
+       "Times the loop's buffer pool had no buffer to give (the biggest holder is closed).",
+       &reactor::LoopStats::pool_exhausted},
+      {"reactord_pool_buffers_in_use", "gauge",
+       "Pool buffers held by connections and protocols (io_uring ring buffers included once "
+       "delivered).",
+       &reactor::LoopStats::pool_buffers_in_use},
+      {"reactord_pool_buffers_resident", "gauge",
+       "Pool buffers whose pages are resident (in use, or free and not yet given back).",
+       &reactor::LoopStats::pool_buffers_resident},
+      {"reactord_uring_ring_copies_total", "counter",
+       "io_uring receive-ring buffers copied out of a write queue so a slow peer never holds one.",
+       &reactor::LoopStats::ring_copies},
   };
   for (const PerLoop& m : kPerLoop) {
     w.family(m.name, m.type, m.help);
@@ -186,6 +210,21 @@ void render_metrics(ServerState& st, std::string& out) {
            static_cast<int64_t>(bad));
   w.sample("reactord_http_rejected_requests_total", "reason=\"not_implemented\"",
            static_cast<int64_t>(notimpl));
+
+  // UDP echo, summed over its sockets.
+  uint64_t udp_in = 0, udp_own = 0, udp_low = 0;
+  st.udp.for_each_stats([&](const UdpEchoStats& s) {
+    udp_in += s.datagrams.get();
+    udp_own += s.ignored_own_port.get();
+    udp_low += s.ignored_low_port.get();
+  });
+  w.family("reactord_udp_datagrams_total", "counter", "UDP echo datagrams received.");
+  w.sample("reactord_udp_datagrams_total", "", static_cast<int64_t>(udp_in));
+  w.family("reactord_udp_ignored_total", "counter",
+           "UDP echo datagrams not answered: reason=own_port (sent from one of this server's "
+           "udp-echo ports) or low_port (source port below 1024): answering could start a loop.");
+  w.sample("reactord_udp_ignored_total", "reason=\"own_port\"", static_cast<int64_t>(udp_own));
+  w.sample("reactord_udp_ignored_total", "reason=\"low_port\"", static_cast<int64_t>(udp_low));
 
   w.family("reactord_backend_info", "gauge", "The I/O backend in effect.");
   w.sample("reactord_backend_info", std::string("backend=\"") + g.backend_name() + "\"", 1);

@@ -2,7 +2,11 @@
 // overriding the file, and SIGHUP applying live settings to a running reactord.
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -75,6 +79,40 @@ TEST(ConfigFile, MissingExplicitFileExits2) {
   RunResult r = run_reactord(dir, {"--config", dir.file("absent.toml")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.stderr_text.find("absent.toml"), std::string::npos) << r.stderr_text;
+}
+
+// A directory opens like a file and reads as nothing: it must not pass for an empty config.
+TEST(ConfigFile, DirectoryExits2NamingThePath) {
+  TempDir dir;
+  std::string path = dir.file("conf.d");
+  ASSERT_EQ(mkdir(path.c_str(), 0755), 0) << strerror(errno);
+  for (const char* extra : {"", "--check-config"}) {
+    std::vector<std::string> args = {"--config", path, "--listen", "echo=127.0.0.1:0"};
+    if (*extra) args.push_back(extra);
+    RunResult r = run_reactord(dir, args);
+    EXPECT_EQ(r.exit_code, 2) << extra << ": " << r.stderr_text;
+    EXPECT_NE(r.stderr_text.find("cannot read config file " + path), std::string::npos)
+        << r.stderr_text;
+    EXPECT_NE(r.stderr_text.find("directory"), std::string::npos) << r.stderr_text;
+  }
+}
+
+// A file that opens but cannot be read: /proc/self/mem fails its first read with EIO even for
+// root; a mode-000 file does the same for anyone else.
+TEST(ConfigFile, UnreadableFileExits2NamingThePath) {
+  TempDir dir;
+  std::vector<std::string> paths = {"/proc/self/mem"};
+  if (geteuid() != 0) {
+    std::string locked = dir.write("locked.toml", "threads = 1\n");
+    ASSERT_EQ(chmod(locked.c_str(), 0), 0);
+    paths.push_back(locked);
+  }
+  for (const std::string& path : paths) {
+    RunResult r = run_reactord(dir, {"--config", path, "--listen", "echo=127.0.0.1:0"});
+    EXPECT_EQ(r.exit_code, 2) << path << ": " << r.stderr_text;
+    EXPECT_NE(r.stderr_text.find("cannot read config file " + path + ": "), std::string::npos)
+        << r.stderr_text;
+  }
 }
 
 TEST(ConfigFile, CheckConfigAcceptsTheShippedFile) {
@@ -162,6 +200,42 @@ TEST(ConfigReload, SighupAppliesIdleTimeoutToOpenConnections) {
   EXPECT_TRUE(wait_eof(fd, kWait)) << "idle connection not closed after the reload";
   close(fd);
 
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait_exit(kWait), 0) << child.stderr_text();
+}
+
+// The config file turns into a directory: SIGHUP must keep max-conns 1 (not reset it to
+// "unlimited", the default) and say why. A second connection is still refused at once.
+TEST(ConfigReload, SighupWithUnreadableFileKeepsTheSettings) {
+  TempDir dir;
+  std::string path = dir.write("r.toml",
+                               "listen = [\"echo=127.0.0.1:0\"]\n"
+                               "threads = 1\n"
+                               "max-conns = 1\n");
+  Child child({{REACTORD_BIN, "--config", path}, {}, {}, dir.file("stderr")});
+  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
+  int port = listening_port(child.stderr_text(), "echo");
+  ASSERT_GT(port, 0);
+
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  ASSERT_EQ(mkdir(path.c_str(), 0755), 0);
+  child.signal(SIGHUP);
+  ASSERT_TRUE(child.wait_for_stderr("reload failed", kWait)) << child.stderr_text();
+  std::string err = child.stderr_text();
+  EXPECT_NE(err.find("cannot read config file " + path), std::string::npos) << err;
+  EXPECT_EQ(err.find("reload: max-conns"), std::string::npos) << err;
+
+  int first = connect_loopback(port);
+  ASSERT_GE(first, 0);
+  // Served (so open on the server) and kept open: roundtrip() would half-close it.
+  ASSERT_EQ(send(first, "1", 1, 0), 1);
+  char c;
+  ASSERT_EQ(recv(first, &c, 1, 0), 1);
+  int second = connect_loopback(port);
+  ASSERT_GE(second, 0);
+  EXPECT_TRUE(wait_eof(second, kWait)) << "max-conns 1 no longer applies after the reload";
+  close(second);
+  close(first);
   child.signal(SIGTERM);
   EXPECT_EQ(child.wait_exit(kWait), 0) << child.stderr_text();
 }

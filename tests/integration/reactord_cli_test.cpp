@@ -2,6 +2,7 @@
 // failures (exit 1), --help, the line client, and unix socket path handling.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -70,6 +71,15 @@ TEST_P(Cli, BadAddressExits2) {
   expect_usage_error(reactord({"--listen", "echo=no.such.host:1"}), {"--listen", "no.such.host"});
   expect_usage_error(reactord({"--listen", "echo=127.0.0.1"}), {"--listen"});
   expect_usage_error(reactord({"--listen", "echo"}), {"--listen"});
+  // UDP has no unix-socket form: a usage error like any other bad address, not a bind failure.
+  expect_usage_error(reactord({"--listen", "udp-echo=unix:/tmp/reactord-udp.sock"}),
+                     {"--listen", "udp-echo=unix:/tmp/reactord-udp.sock", "HOST:PORT"});
+}
+
+// Positive timeouts below the 1 ms timer resolution would round to 0 ("off", or "at once").
+TEST_P(Cli, SubMillisecondTimeoutExits2) {
+  for (const char* flag : {"--idle-timeout", "--drain-timeout", "--header-timeout"})
+    expect_usage_error(reactord({flag, "0.0004"}), {flag, "0.0004", "1 ms"});
 }
 
 TEST_P(Cli, BadBackendExits2) {
@@ -106,6 +116,33 @@ TEST_P(Cli, AddressInUseByAnotherReactordExits1) {
   rt::ExchangeResult x = rt::exchange(fd.get(), "still mine", 10, 10000);
   ASSERT_TRUE(x.ok) << x.error;
   EXPECT_EQ(x.received, "still mine");
+}
+
+// udp-echo sockets use SO_REUSEPORT too: a second reactord on the same port must be refused,
+// not silently take a share of the first one's datagrams.
+TEST_P(Cli, UdpAddressInUseByAnotherReactordExits1) {
+  RT_START_REACTORD(server_, GetParam(), {"--threads", "2", "--listen", "udp-echo=127.0.0.1:0"});
+  const std::string addr = server_.address("udp-echo").to_string();
+  rt::RunResult r = reactord({"--threads", "2", "--listen", "udp-echo=" + addr}, 10000);
+  EXPECT_FALSE(r.timed_out) << "the second reactord started on " << addr;
+  EXPECT_EQ(r.exit_code(), 1) << rt::describe_status(r.status) << "\n" << r.err;
+  EXPECT_NE(r.err.find("cannot listen udp-echo on " + addr + ": address in use"), std::string::npos)
+      << r.err;
+  // The first server still answers.
+  rt::Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  reactor::SocketAddress to = server_.address("udp-echo");
+  ASSERT_EQ(::connect(fd.get(), to.get(), to.len), 0);
+  std::string got;
+  for (int attempt = 0; attempt < 10 && got.empty(); ++attempt) {
+    ASSERT_EQ(::send(fd.get(), "still mine", 10, 0), 10);
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, 1000) == 1) {
+      char buf[64];
+      ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+      if (n > 0) got.assign(buf, static_cast<size_t>(n));
+    }
+  }
+  EXPECT_EQ(got, "still mine");
 }
 
 TEST_P(Cli, HelpExits0AndMentionsEveryFlag) {

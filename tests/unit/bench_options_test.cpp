@@ -76,6 +76,49 @@ TEST(BenchOptions, BadFlagsExit2NamingTheFlag) {
   }
 }
 
+// Requests queued by one worker must fit in its loop's buffers: 16 MiB x 64 in flight on one
+// connection would make the client refuse its own buffers (or close its own connections) and
+// then report the aborts as server resets. Refused up front, naming the flags.
+TEST(BenchOptions, InFlightBeyondTheClientBuffersIsRefused) {
+  const std::vector<std::vector<std::string>> too_much = {
+      {"--size", "16m", "--pipeline", "64"},
+      {"--size", "64m"},  // 10 connections (the default) on one thread
+      {"--size", "1m", "--pipeline", "16", "--conns", "100", "--threads", "2"},
+      {"--size", "1m", "--ramp", "1:10:200"},  // the last step counts
+  };
+  for (auto args : too_much) {
+    args.insert(args.begin(), {"--target", "127.0.0.1:1"});
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    Options o;
+    ParseOutcome r = parse(args, &o);
+    EXPECT_FALSE(r.run) << joined;
+    EXPECT_EQ(r.exit_code, 2) << joined;
+    for (const char* flag : {"--size", "--pipeline", "--conns", "--threads"})
+      EXPECT_NE(r.message.find(flag), std::string::npos) << joined << "-> " << r.message;
+    EXPECT_EQ(r.message.find('\n'), std::string::npos) << "one line: " << r.message;
+  }
+  // The same load spread so that each thread's share fits is fine, and so is the limit itself.
+  const uint64_t room = loop_buffer_bytes() / 2;
+  const std::vector<std::vector<std::string>> fine = {
+      {"--size", std::to_string(room / 10), "--conns", "10"},
+      {"--size", "16m", "--pipeline", "64", "--proto", "http"},  // --size means nothing there
+      {"--size", "64k", "--pipeline", "16", "--conns", "10"},
+  };
+  Options spread;
+  ASSERT_TRUE(parse({"--target", "127.0.0.1:1", "--size", "1m", "--pipeline", "4", "--conns", "10",
+                     "--threads", "5"},
+                    &spread)
+                  .run);
+  EXPECT_EQ(queued_bytes_per_thread(spread), 8ull << 20);
+  for (auto args : fine) {
+    args.insert(args.begin(), {"--target", "127.0.0.1:1"});
+    Options o;
+    ParseOutcome r = parse(args, &o);
+    EXPECT_TRUE(r.run) << r.message;
+  }
+}
+
 TEST(BenchOptions, HelpExits0) {
   Options o;
   ParseOutcome r = parse({"--help"}, &o);

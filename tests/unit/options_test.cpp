@@ -155,6 +155,77 @@ TEST(Options, IdleAndDrainTimeouts) {
   }
 }
 
+// Timers count whole milliseconds: a positive value below 1 ms would round to 0, which means
+// "off" (idle, header) or "at once" (drain). Refused, naming the flag; the file says the same.
+TEST(Options, SubMillisecondTimeoutsAreRefused) {
+  for (const char* flag : {"--idle-timeout", "--drain-timeout", "--header-timeout"}) {
+    for (const char* bad : {"0.0004", "0.0009", "1e-5", "0.0000001"})
+      expect_usage_error({flag, bad}, {flag, bad, "1 ms"});
+    Options o = parse_ok({flag, "0.001"});
+    Options z = parse_ok({flag, "0"});
+    if (std::string(flag) == "--idle-timeout") {
+      EXPECT_DOUBLE_EQ(o.idle_timeout_s, 0.001);
+      EXPECT_DOUBLE_EQ(z.idle_timeout_s, 0);
+    } else if (std::string(flag) == "--drain-timeout") {
+      EXPECT_DOUBLE_EQ(o.drain_timeout_s, 0.001);
+      EXPECT_DOUBLE_EQ(z.drain_timeout_s, 0);
+    } else {
+      EXPECT_DOUBLE_EQ(o.header_timeout_s, 0.001);
+      EXPECT_DOUBLE_EQ(z.header_timeout_s, 0);
+    }
+  }
+  rt::TempDir dir;
+  std::string path = dir.file("r.toml");
+  {
+    std::ofstream f(path);
+    f << "drain-timeout = 0.0004\n";
+  }
+  expect_usage_error({"--config", path}, {"r.toml:1: drain-timeout", "1 ms"});
+  // --help states what 0 means for each.
+  std::string usage = reactord::usage_text(kProtos);
+  EXPECT_NE(usage.find("0 = off: never"), std::string::npos) << usage;
+  EXPECT_NE(usage.find("0 = abort whatever is"), std::string::npos) << usage;
+}
+
+// udp-echo has no unix-socket form (a usage error, exit 2), and --help says whom it ignores.
+TEST(Options, UdpEchoListen) {
+  Options o;
+  reactord::ConfigSource src;
+  src.args = {"--listen", "udp-echo=unix:/tmp/x"};
+  src.protocols = {"echo", "udp-echo"};
+  src.default_config_path = "/nonexistent/reactord.toml";
+  ParseResult r = reactord::load_options(src, &o);
+  EXPECT_EQ(r.exit_code, 2) << r.message;
+  EXPECT_NE(r.message.find("--listen: udp-echo=unix:/tmp/x"), std::string::npos) << r.message;
+  std::string usage = reactord::usage_text({"echo", "udp-echo"});
+  EXPECT_NE(usage.find("reactord_udp_ignored_total"), std::string::npos) << usage;
+  EXPECT_NE(usage.find("below 1024"), std::string::npos) << usage;
+}
+
+TEST(Options, BufferMemory) {
+  // The default is the loop's own default, so the two cannot drift apart.
+  EXPECT_EQ(parse_ok({}).buffer_memory, reactor::LoopConfig().buffer_memory);
+  EXPECT_EQ(parse_ok({}).buffer_memory, 64ull << 20);
+  EXPECT_EQ(parse_ok({"--buffer-memory", "256m"}).buffer_memory, 256ull << 20);
+  EXPECT_EQ(parse_ok({"--buffer-memory=1m"}).buffer_memory, 1ull << 20);
+  EXPECT_EQ(parse_ok({"--buffer-memory", "2g"}).buffer_memory, 2ull << 30);
+  for (const char* bad : {"0", "1023k", "1048575", "lots", "-1", ""})
+    expect_usage_error({"--buffer-memory", bad}, {"--buffer-memory", ">= 1m"});
+  rt::TempDir dir;
+  std::string path = dir.file("r.toml");
+  {
+    std::ofstream f(path);
+    f << "buffer-memory = \"32m\"\n";
+  }
+  EXPECT_EQ(parse_ok({"--config", path}).buffer_memory, 32ull << 20);
+  // Live on SIGHUP, like the watermarks.
+  const reactord::OptionDef* def = nullptr;
+  for (const auto& d : reactord::option_table(kProtos))
+    if (d.key == "buffer-memory") def = &d;
+  ASSERT_NE(def, nullptr);
+  EXPECT_EQ(def->reload, reactord::Reload::kLive);
+}
+
 TEST(Options, Watermarks) {
   Options o = parse_ok({"--high-water", "2m", "--low-water", "512k"});
   EXPECT_EQ(o.high_water, 2u << 20);
@@ -216,10 +287,10 @@ TEST(Options, HelpAndVersion) {
 TEST(Options, UsageMentionsEveryFlag) {
   std::string usage = reactord::usage_text(kProtos);
   for (const char* flag :
-       {"--listen", "--threads", "--pin", "--backend", "--backlog", "--max-conns", "--idle-timeout",
-        "--drain-timeout", "--high-water", "--low-water", "--linger-reset", "--log-level",
-        "--raise-nofile", "--config", "--no-config", "--check-config", "--help", "--version",
-        "echo|upper"})
+       {"--listen",        "--threads",      "--pin",           "--backend",      "--backlog",
+        "--max-conns",     "--idle-timeout", "--drain-timeout", "--high-water",   "--low-water",
+        "--buffer-memory", "--linger-reset", "--log-level",     "--raise-nofile", "--config",
+        "--no-config",     "--check-config", "--help",          "--version",      "echo|upper"})
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   // ... and every key of the table (a new setting cannot be left out of --help).
   for (const auto& d : reactord::option_table(kProtos))
