@@ -260,6 +260,36 @@ void note_field(const Header& field, FieldSummary& s) {
   }
 }
 
+// Routing view of the request-target (RFC 9112 §3.2). Origin-form is the common case; an
+// absolute-form http/https target must be accepted by a server too (§3.2.2: "MUST accept"), and
+// its authority replaces the Host field; "*" is only meaningful for OPTIONS (§3.2.4). Returns 0
+// or the error status (400: "*" with another method, or a bad authority).
+uint16_t resolve_target(Request& req) {
+  const std::string_view t = req.target;
+  req.path = t;
+  if (t[0] == '/') return 0;
+  if (t == "*") return req.method == Method::kOptions ? 0 : kStatusBadRequest;
+  size_t scheme_end = t.find("://");
+  if (scheme_end == std::string_view::npos) return 0;
+  const std::string_view scheme = t.substr(0, scheme_end);
+  if (!iequals(scheme, "http") && !iequals(scheme, "https")) return 0;
+  const std::string_view rest = t.substr(scheme_end + 3);
+  const size_t path_start = rest.find_first_of("/?#");
+  const std::string_view authority = rest.substr(0, path_start);
+  // An http URI has a host (RFC 9110 §4.2.1), and userinfo ('@' is not a host character) is
+  // an error to be rejected (§4.2.4).
+  if (authority.empty() ||
+      !std::all_of(authority.begin(), authority.end(), [](char c) { return kHostChar[uc(c)]; }))
+    return kStatusBadRequest;
+  req.host = authority;
+  if (path_start == std::string_view::npos || rest[path_start] != '/') {
+    req.path = "/";  // "http://h" and "http://h?q" ask for the root
+  } else {
+    req.path = rest.substr(path_start);
+  }
+  return 0;
+}
+
 }  // namespace
 
 const Header* Request::find_header(std::string_view name) const {
@@ -378,9 +408,13 @@ ParseResult RequestParser::parse_head(const char* data, size_t len, Request& req
 
   // Host (RFC 9112 §3.2). The framing is sound here, so the connection can survive the 400.
   req.host = {};
+  req.path = req.target;
   if (summary.host_count == 1) req.host = req.find_header("host")->value;
   if (summary.host_count > 1 || summary.host_invalid || (!http10 && summary.host_count == 0)) {
     return {ParseStatus::kError, head_bytes, kStatusBadRequest, /*close=*/false};
+  }
+  if (const uint16_t target_error = resolve_target(req); target_error != 0) {
+    return {ParseStatus::kError, head_bytes, target_error, /*close=*/false};
   }
   return {ParseStatus::kComplete, head_bytes, 0, false};
 }

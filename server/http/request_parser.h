@@ -36,11 +36,17 @@ struct Header {
 struct Request {
   Method method = Method::kOther;
   std::string_view method_text;
-  std::string_view target;
+  std::string_view target;  // as sent
+  // What to route on (RFC 9112 §3.2): the target itself in origin-form ("/p?q") and
+  // asterisk-form ("*"); for an absolute-form http(s) target ("http://h/p?q") the part from its
+  // path on ("/p?q", or "/" when it has none). Any other form is left as sent.
+  std::string_view path;
   uint8_t version_minor = 1;  // 0 for HTTP/1.0, 1 for HTTP/1.1 (and HTTP/1.x, x >= 1)
   std::array<Header, kMaxHeaders> header_fields;
   uint32_t header_count = 0;
-  std::string_view host;  // value of the Host field; empty if absent
+  // The Host field's value (empty if absent) - or, for an absolute-form target, its authority,
+  // which then takes the place of Host (RFC 9112 §3.2.2).
+  std::string_view host;
   bool keep_alive = true;
   bool expect_continue = false;  // HTTP/1.1 with "Expect: 100-continue"
   BodyFraming framing = BodyFraming::kNone;

@@ -18,7 +18,7 @@ struct HttpStats {
   reactor::Counter too_large_heads;        // 431
   reactor::Counter too_large_bodies;       // 413
   reactor::Counter bad_requests;           // 400 (malformed, framing conflicts, missing Host)
-  reactor::Counter not_implemented;        // 501 (transfer codings other than chunked)
+  reactor::Counter not_implemented;        // 501 (unknown method, transfer coding not chunked)
   void count(uint16_t status) {
     if (status < kMaxStatus) by_status[status].add();
   }

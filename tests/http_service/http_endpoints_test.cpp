@@ -129,7 +129,8 @@ TEST_P(HttpEndpoints, UnknownPathIs404) {
   if (!start()) return;
   Client c(addr());
   ASSERT_TRUE(c.ok()) << c.error();
-  for (std::string path : {"/", "/nope", "/plaintext/x", "/plaintextx", "/ECHO", "*"}) {
+  // ("*" is for OPTIONS only: a GET of it is a bad request, see OptionsAnswersWithAllow.)
+  for (std::string path : {"/", "/nope", "/plaintext/x", "/plaintextx", "/ECHO", "ftp://x/json"}) {
     SCOPED_TRACE(path);
     ht::ReadResult r = c.roundtrip(ht::get(path));
     ASSERT_TRUE(r.ok) << r.error;
@@ -156,15 +157,15 @@ TEST_P(HttpEndpoints, WrongMethodIs405WithAllow) {
     std::string allow;
   };
   const Case cases[] = {
-      {ht::post("/plaintext", "abc"), false, "GET, HEAD"},
-      {ht::post_chunked("/json", "some body", {3}), false, "GET, HEAD"},
-      {ht::request("PUT", "/health", "Content-Length: 0\r\n"), false, "GET, HEAD"},
-      {ht::request("DELETE", "/plaintext"), false, "GET, HEAD"},
-      {ht::request("POST", "/metrics", "Content-Length: 0\r\n"), false, "GET, HEAD"},
-      {ht::get("/echo"), false, "POST"},
-      {ht::head("/echo"), true, "POST"},
-      {ht::request("PUT", "/echo", "Content-Length: 3\r\n") + "xyz", false, "POST"},
-      {ht::request("OPTIONS", "/echo"), false, "POST"},
+      {ht::post("/plaintext", "abc"), false, "GET, HEAD, OPTIONS"},
+      {ht::post_chunked("/json", "some body", {3}), false, "GET, HEAD, OPTIONS"},
+      {ht::request("PUT", "/health", "Content-Length: 0\r\n"), false, "GET, HEAD, OPTIONS"},
+      {ht::request("DELETE", "/plaintext"), false, "GET, HEAD, OPTIONS"},
+      {ht::request("POST", "/metrics", "Content-Length: 0\r\n"), false, "GET, HEAD, OPTIONS"},
+      {ht::request("PATCH", "/json", "Content-Length: 2\r\n") + "{}", false, "GET, HEAD, OPTIONS"},
+      {ht::get("/echo"), false, "POST, OPTIONS"},
+      {ht::head("/echo"), true, "POST, OPTIONS"},
+      {ht::request("PUT", "/echo", "Content-Length: 3\r\n") + "xyz", false, "POST, OPTIONS"},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(ht::printable(k.req, 60));
@@ -179,6 +180,144 @@ TEST_P(HttpEndpoints, WrongMethodIs405WithAllow) {
     }
   }
   expect_open(c);
+}
+
+// RFC 9112 §3.2.2: a server MUST accept the absolute-form (what a client talking to a proxy
+// sends). It is routed by its path, on any scheme case, with or without a query.
+TEST_P(HttpEndpoints, AbsoluteFormTargetIsRouted) {
+  if (!start()) return;
+  Client c(addr());
+  ASSERT_TRUE(c.ok()) << c.error();
+  ht::ReadResult r = c.roundtrip(ht::get("http://test/plaintext"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.response.status_line, "HTTP/1.1 200 OK");
+  EXPECT_EQ(r.response.body, "Hello, World!");
+  r = c.roundtrip(ht::get("HTTP://Example.com:8080/json?x=1"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.response.code, 200);
+  EXPECT_EQ(r.response.body, "{\"message\":\"Hello, World!\"}");
+  r = c.roundtrip(ht::head("https://[::1]/health"), true);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.response.code, 200);
+  r = c.roundtrip(ht::post("http://test/echo", "absolute body"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.response.code, 200);
+  EXPECT_EQ(r.response.body, "absolute body");
+  r = c.roundtrip(ht::post_chunked("http://test/echo", "chunked absolute", {4}));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.response.body, "chunked absolute");
+  r = c.roundtrip(ht::get("http://test/nope"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.response.code, 404);
+  r = c.roundtrip(ht::get("http://test"));  // no path: the root, which serves nothing
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.response.code, 404);
+  expect_open(c);
+}
+
+// An unknown method is 501 Not Implemented whatever the path (RFC 9110 §15.6.2); a known method
+// the path does not take stays 405 with Allow. The head is sound, so the connection goes on
+// after its body is skipped; /metrics counts the 501 as a response and as not_implemented.
+TEST_P(HttpEndpoints, UnknownMethodIs501) {
+  if (!start()) return;
+  ht::Metrics before = ht::scrape(addr());
+  ASSERT_FALSE(before.empty());
+  Client c(addr());
+  ASSERT_TRUE(c.ok()) << c.error();
+  const std::string inner = ht::get("/json");  // in the skipped body: must not be answered
+  const std::string reqs = ht::request("BREW", "/plaintext",
+                                       "Content-Length: " + std::to_string(inner.size()) + "\r\n") +
+                           inner + ht::request("TRACE", "/nope") +
+                           ht::request("get", "/plaintext") + ht::request("DELETE", "/json") +
+                           ht::get("/plaintext");
+  std::vector<ht::Response> rs;
+  std::string err;
+  ASSERT_TRUE(c.transact(reqs, 5, {}, &rs, &err)) << err;
+  for (int i : {0, 1, 2}) {
+    EXPECT_EQ(rs[i].status_line, "HTTP/1.1 501 Not Implemented") << i;
+    EXPECT_FALSE(rs[i].says_close()) << i;
+    EXPECT_EQ(rs[i].body, "not implemented\n") << i;
+  }
+  EXPECT_EQ(rs[3].status_line, "HTTP/1.1 405 Method Not Allowed");
+  EXPECT_EQ(rs[3].header("Allow").value_or(""), "GET, HEAD, OPTIONS");
+  EXPECT_EQ(rs[4].body, "Hello, World!");
+  expect_open(c);
+  ht::Metrics after = ht::scrape(addr());
+  ASSERT_FALSE(after.empty());
+  auto delta = [&](const std::string& k) { return ht::value(after, k) - ht::value(before, k); };
+  EXPECT_EQ(delta(ht::responses_key(501)), 3);
+  EXPECT_EQ(delta(ht::responses_key(405)), 1);
+  // The first scrape, /plaintext and expect_open's request.
+  EXPECT_EQ(delta(ht::responses_key(200)), 3);
+  EXPECT_EQ(delta(ht::rejected_key("not_implemented")), 3);
+  EXPECT_EQ(delta(ht::rejected_key("bad_request")), 0);
+}
+
+// OPTIONS * asks about the server, OPTIONS PATH about that path: 200 with Allow and no
+// content. "*" with any other method is a bad request (RFC 9112 §3.2.4), and ends the
+// connection like every request that fails to parse.
+TEST_P(HttpEndpoints, OptionsAnswersWithAllow) {
+  if (!start()) return;
+  Client c(addr());
+  ASSERT_TRUE(c.ok()) << c.error();
+  const std::pair<std::string, std::string> cases[] = {
+      {"*", "GET, HEAD, POST, OPTIONS"},     {"/plaintext", "GET, HEAD, OPTIONS"},
+      {"/json", "GET, HEAD, OPTIONS"},       {"/health", "GET, HEAD, OPTIONS"},
+      {"/metrics", "GET, HEAD, OPTIONS"},    {"/echo", "POST, OPTIONS"},
+      {"http://test/echo", "POST, OPTIONS"},
+  };
+  for (const auto& [target, allow] : cases) {
+    SCOPED_TRACE(target);
+    ht::ReadResult r = c.roundtrip(ht::request("OPTIONS", target));
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.response.status_line, "HTTP/1.1 200 OK");
+    EXPECT_EQ(r.response.header_count("Allow"), 1u);
+    EXPECT_EQ(r.response.header("Allow").value_or(""), allow);
+    EXPECT_EQ(r.response.header("Content-Length").value_or(""), "0");
+    EXPECT_EQ(r.response.body, "");
+  }
+  ht::ReadResult r = c.roundtrip(ht::request("OPTIONS", "/nope"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.response.code, 404);
+  expect_open(c);
+
+  Client bad(addr());
+  ASSERT_TRUE(bad.ok()) << bad.error();
+  r = bad.roundtrip(ht::get("*"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.response.status_line, "HTTP/1.1 400 Bad Request");
+  EXPECT_TRUE(r.response.says_close());
+  ht::EofResult e = bad.read_eof();
+  EXPECT_TRUE(e.eof) << e.error;
+}
+
+// A request that fails to parse is answered from a fresh state: HTTP/1.1, Connection: close,
+// then EOF - never with the keep-alive or version state the previous request left (here an
+// HTTP/1.0 keep-alive request, whose answer says "Connection: keep-alive").
+TEST_P(HttpEndpoints, BadRequestAfterKeepAliveHttp10GetsFreshState) {
+  if (!start()) return;
+  for (const std::string& bad :
+       {std::string("GET /plaintext HTTP/1.1\r\n\r\n"),                        // no Host
+        std::string("GET /plaintext HTTP/1.1\r\nHost: a b\r\n\r\n"),           // bad Host
+        std::string("GET /plaintext HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),  // two
+        std::string("GET /plaintext HTTP/1.1\r\nX: a\x01\r\n\r\n")}) {         // bad field
+    SCOPED_TRACE(ht::printable(bad));
+    Client c(addr());
+    ASSERT_TRUE(c.ok()) << c.error();
+    ht::ReadResult r =
+        c.roundtrip(ht::request("GET", "/plaintext", "Connection: keep-alive\r\n", "HTTP/1.0"));
+    ASSERT_TRUE(r.ok) << r.error;
+    ASSERT_EQ(r.response.code, 200);
+    ASSERT_EQ(r.response.header("Connection").value_or(""), "keep-alive");
+    r = c.roundtrip(bad + ht::get("/plaintext"));
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.response.status_line, "HTTP/1.1 400 Bad Request");
+    EXPECT_EQ(r.response.header_count("Connection"), 1u);
+    EXPECT_TRUE(r.response.says_close()) << r.response.raw;
+    ht::EofResult e = c.read_eof();
+    EXPECT_TRUE(e.eof) << e.error;
+    EXPECT_EQ(e.extra, "") << "answered after the refusal: " << ht::printable(e.extra);
+  }
 }
 
 TEST_P(HttpEndpoints, MetricsExposition) {

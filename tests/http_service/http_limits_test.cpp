@@ -1,7 +1,12 @@
 // reactord's HTTP limits and bad input, per backend: exact status, close when framing is lost,
 // no request smuggled past a refusal, and the matching /metrics deltas (431, 400, 501, 408).
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -356,6 +361,120 @@ TEST_P(HttpLimits, HeadCompletedInTimeIsServed) {
   ht::ReadResult r = c.read_response();
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.response.status_line, "HTTP/1.1 200 OK");
+}
+
+// Issue 10, item 5: 300 connections each send ~0.94 MiB of a chunked POST /echo body that
+// never ends, then leave. While they are held the bodies count against the loops' memory
+// budget; once the connections are gone the server's RSS must come back to within 20% of the
+// figure before them (+2 MiB slack for a tiny baseline): per-connection state kept for reuse
+// must not keep a body's capacity. Prints before / during / after.
+// DISABLED_ until the loop side of the budget lands (connections paused by it must still see
+// their peer's reset, and idle pool slabs must go back to the kernel): run it with
+// --gtest_also_run_disabled_tests meanwhile.
+TEST_P(HttpLimits, DISABLED_UnfinishedChunkedBodiesGiveTheirMemoryBack) {
+  if (!start()) return;
+  const pid_t pid = server_.pid();
+  // Warm-up, so the baseline includes what any served request costs once: a chunked echo
+  // and a scrape on several connections (both loops, most likely).
+  for (int i = 0; i < 8; ++i) {
+    Client w(addr());
+    ASSERT_TRUE(w.ok()) << w.error();
+    ht::ReadResult r = w.roundtrip(ht::post_chunked("/echo", std::string(20000, 'w'), {4096}));
+    ASSERT_TRUE(r.ok) << r.error;
+    ASSERT_EQ(r.response.code, 200);
+  }
+  ht::Metrics m0 = ht::scrape(addr());
+  ASSERT_FALSE(m0.empty());
+  const long before = rt::rss_kib(pid);
+  ASSERT_GT(before, 0);
+
+  constexpr int kConns = 300;
+  constexpr size_t kChunk = 16 * 1024;
+  constexpr int kChunks = 60;  // 983,040 bytes: ~0.94 MiB, under the default 1 MiB --max-body
+  std::string body = "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string chunk = "4000\r\n" + std::string(kChunk, 'b') + "\r\n";
+  for (int i = 0; i < kChunks; ++i) body += chunk;  // and no last chunk: it never ends
+  std::vector<rt::Fd> fds;
+  std::vector<size_t> sent(kConns, 0);
+  for (int i = 0; i < kConns; ++i) {
+    std::string err;
+    rt::Fd fd = rt::connect_to(addr(), 10000, &err);
+    ASSERT_TRUE(fd) << "connection " << i << ": " << err;
+    fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+    fds.push_back(std::move(fd));
+  }
+  // Push every body at once; the server may pause or close some (its budget), so stop when
+  // all is sent or nothing has moved for 3 s.
+  size_t total = 0, done = 0;
+  uint64_t last_progress = rt::now_ms();
+  std::vector<bool> finished(kConns, false);
+  while (done < kConns && rt::now_ms() - last_progress < 3000) {
+    std::vector<pollfd> ps;
+    std::vector<int> which;
+    for (int i = 0; i < kConns; ++i) {
+      if (finished[i]) continue;
+      ps.push_back({fds[i].get(), POLLOUT, 0});
+      which.push_back(i);
+    }
+    if (::poll(ps.data(), ps.size(), 100) <= 0) continue;
+    for (size_t k = 0; k < ps.size(); ++k) {
+      if (!ps[k].revents) continue;
+      int i = which[k];
+      ssize_t n = ::send(fds[i].get(), body.data() + sent[i], body.size() - sent[i],
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        sent[i] += static_cast<size_t>(n);
+        total += static_cast<size_t>(n);
+        last_progress = rt::now_ms();
+      }
+      if ((n < 0 && errno != EAGAIN && errno != EINTR) || sent[i] == body.size()) {
+        finished[i] = true;
+        ++done;
+      }
+    }
+  }
+  // What the server has read by now is what it holds (or has refused and let go).
+  ht::wait_server_read(addr(), m0, total, 10000);
+  const long during = rt::rss_kib(pid);
+  // Every client leaves, with a reset: a connection the server has stopped reading (its
+  // budget) would notice a FIN only when it reads again, which is the loop's business and not
+  // what this test measures.
+  for (rt::Fd& fd : fds) rt::set_linger_reset(fd.get());
+  fds.clear();
+  double active = -1;
+  ASSERT_TRUE(rt::wait_until(
+      [&] {
+        ht::Metrics m = ht::scrape(addr());
+        active = ht::sum_family(m, "reactord_connections_active");
+        return active <= 1;  // the scrape itself
+      },
+      20000, 50))
+      << active << " connections still open on the server; " << total << " bytes sent, " << done
+      << " clients done";
+  const long limit = before + before / 5 + 2048;
+  long after = rt::rss_kib(pid);
+  // Freed memory may go back a moment later (a pool trimming idle slabs on a timer).
+  rt::wait_until(
+      [&] {
+        after = rt::rss_kib(pid);
+        return after <= limit;
+      },
+      5000, 100);
+  printf(
+      "[ rss      ] before %ld KiB, during %ld KiB (%zu body bytes sent by %d clients), "
+      "after %ld KiB (limit %ld KiB)\n",
+      before, during, total, kConns, after, limit);
+  RecordProperty("rss_before_kib", static_cast<int>(before));
+  RecordProperty("rss_during_kib", static_cast<int>(during));
+  RecordProperty("rss_after_kib", static_cast<int>(after));
+  EXPECT_LE(after, limit) << "RSS before " << before << " KiB, during " << during
+                          << " KiB, after the clients left " << after << " KiB";
+  // The server still serves.
+  Client c(addr());
+  ASSERT_TRUE(c.ok()) << c.error();
+  ht::ReadResult r = c.roundtrip(ht::post_chunked("/echo", "still here", {3}));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.response.body, "still here");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HttpLimits, testing::ValuesIn(rt::kAllBackends),

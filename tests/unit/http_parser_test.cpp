@@ -115,13 +115,63 @@ TEST(HttpParser, MethodsMapToEnum) {
       {"M-SEARCH", Method::kOther}, {"X!#$%&'*+.^_`|~", Method::kOther},
   };
   for (const auto& [text, method] : cases) {
-    const std::string in = std::string(text) + " * HTTP/1.1\r\nHost: a\r\n\r\n";
+    const std::string in = std::string(text) + " /x HTTP/1.1\r\nHost: a\r\n\r\n";
     Request req;
     ASSERT_EQ(parse_whole(in, req).status, ParseStatus::kComplete) << text;
     EXPECT_EQ(req.method, method) << text;
     EXPECT_EQ(req.method_text, text);
-    EXPECT_EQ(req.target, "*");
+    EXPECT_EQ(req.target, "/x");
   }
+}
+
+// The four forms of request-target (RFC 9112 §3.2) and what is routed on (Request::path).
+TEST(HttpParser, RequestTargetForms) {
+  struct Case {
+    std::string_view line;  // request line
+    std::string_view path;
+    std::string_view host;  // after the head (Host is "a")
+  };
+  const Case cases[] = {
+      // origin-form
+      {"GET /plaintext HTTP/1.1", "/plaintext", "a"},
+      {"GET /json?x=1 HTTP/1.1", "/json?x=1", "a"},
+      // absolute-form: a server MUST accept it; its authority replaces Host (§3.2.2).
+      {"GET http://example.com/plaintext HTTP/1.1", "/plaintext", "example.com"},
+      {"GET HTTP://Example.com:8080/json?q HTTP/1.1", "/json?q", "Example.com:8080"},
+      {"GET https://[::1]:443/health HTTP/1.1", "/health", "[::1]:443"},
+      {"GET http://h HTTP/1.1", "/", "h"},
+      {"GET http://h?q=1 HTTP/1.1", "/", "h"},
+      {"POST http://h/echo HTTP/1.1", "/echo", "h"},
+      // Other schemes and other shapes are left as sent (and get a 404 from the service).
+      {"GET ftp://h/plaintext HTTP/1.1", "ftp://h/plaintext", "a"},
+      {"GET plaintext HTTP/1.1", "plaintext", "a"},
+      // asterisk-form, OPTIONS only (§3.2.4).
+      {"OPTIONS * HTTP/1.1", "*", "a"},
+  };
+  for (const Case& c : cases) {
+    const std::string in = std::string(c.line) + "\r\nHost: a\r\n\r\n";
+    Request req;
+    ASSERT_EQ(parse_whole(in, req).status, ParseStatus::kComplete) << c.line;
+    EXPECT_EQ(req.path, c.path) << c.line;
+    EXPECT_EQ(req.host, c.host) << c.line;
+    EXPECT_EQ(req.target,
+              c.line.substr(c.line.find(' ') + 1, c.line.rfind(' ') - c.line.find(' ') - 1));
+  }
+  // Refused with 400, the framing being sound (the head is whole): "*" for anything but
+  // OPTIONS, an absolute-form target without a host or with userinfo.
+  for (std::string_view line :
+       {"GET * HTTP/1.1", "POST * HTTP/1.1", "GET http:///plaintext HTTP/1.1",
+        "GET http://user@h/plaintext HTTP/1.1", "GET http://h<>/x HTTP/1.1"}) {
+    const std::string in = std::string(line) + "\r\nHost: a\r\n\r\n";
+    Request req;
+    ParseResult r = parse_whole(in, req);
+    EXPECT_EQ(r.status, ParseStatus::kError) << line;
+    EXPECT_EQ(r.http_status, 400) << line;
+    EXPECT_EQ(r.consumed, in.size()) << line;
+  }
+  // Host is still required in HTTP/1.1 with an absolute-form target (§3.2).
+  Request req;
+  EXPECT_EQ(parse_whole("GET http://h/ HTTP/1.1\r\n\r\n", req).http_status, 400);
 }
 
 TEST(HttpParser, Versions) {
