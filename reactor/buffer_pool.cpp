@@ -4,6 +4,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace reactor {
@@ -14,6 +15,7 @@ BufferPool::BufferPool(uint32_t buffer_size, uint32_t max_buffers, uint32_t buff
       per_slab_(buffers_per_slab == 0 ? 1 : buffers_per_slab) {
   if (buffer_size_ == 0) throw std::invalid_argument("BufferPool: buffer_size must be > 0");
   slabs_.reserve((max_buffers_ + per_slab_ - 1) / per_slab_);
+  dirty_.assign(max_buffers_, 0);
   free_.reserve(per_slab_);
 }
 
@@ -36,6 +38,30 @@ bool BufferPool::grow() {
   for (uint32_t i = count; i-- > 0;) free_.push_back(first + i);
   if (allocated_ > max_buffers_) allocated_ = max_buffers_;
   return true;
+}
+
+size_t BufferPool::trim(size_t keep) {
+  affinity_.assert_owner();
+  if (free_.size() <= keep || resident_free_ == 0) return 0;
+  // free_ is LIFO: the front holds the buffers unused for longest.
+  std::vector<uint32_t> cold;
+  for (size_t i = 0, n = free_.size() - keep; i < n; ++i) {
+    uint32_t id = free_[i];
+    if (dirty_[id]) {
+      cold.push_back(id);
+      dirty_[id] = 0;
+    }
+  }
+  std::sort(cold.begin(), cold.end());
+  // One madvise per run of adjacent buffers within a slab.
+  for (size_t i = 0; i < cold.size();) {
+    size_t j = i + 1;
+    while (j < cold.size() && cold[j] == cold[j - 1] + 1 && cold[j] % per_slab_ != 0) ++j;
+    madvise(address(cold[i]), (j - i) * static_cast<size_t>(buffer_size_), MADV_DONTNEED);
+    i = j;
+  }
+  resident_free_ -= cold.size();
+  return cold.size();
 }
 
 uint32_t BufferPool::reserve_run(uint32_t count) {

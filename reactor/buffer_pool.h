@@ -84,6 +84,22 @@ class BufferPool {
   uint32_t acquire_id();
   Buffer acquire();  // empty handle (operator bool false) when the pool is at its cap
   void release_id(uint32_t id);
+  // A buffer of a reserved run (the io_uring ring) was filled by the kernel and is now held
+  // by the loop like an acquired one: it counts in held() until release_id().
+  void adopt(uint32_t id) {
+    (void)id;
+    ++held_;
+  }
+  // Buffers out of the pool right now (acquired or adopted, not yet released): what the
+  // loop's memory budget counts.
+  size_t held() const { return held_; }
+
+  // Gives the pages of free buffers back to the kernel (madvise), keeping the `keep` most
+  // recently used ones warm; returns how many buffers were trimmed. The buffers stay in the
+  // pool: the next use faults in zeroed pages.
+  size_t trim(size_t keep);
+  // Free buffers whose pages may be resident (used since their last trim).
+  size_t resident_free() const { return resident_free_; }
 
   // Reserves `count` fresh buffer ids in one contiguous run for a provided-buffer ring; those
   // ids are then owned by the caller and come back through release_id() (which calls the hook).
@@ -114,6 +130,9 @@ class BufferPool {
   uint32_t max_buffers_;
   uint32_t per_slab_;
   uint32_t allocated_ = 0;
+  uint32_t held_ = 0;
+  size_t resident_free_ = 0;
+  std::vector<uint8_t> dirty_;  // per id: used since its last trim
   std::vector<char*> slabs_;
   std::vector<uint32_t> free_;  // LIFO: the most recently used buffer is the warmest in cache
   std::function<bool(uint32_t)> release_hook_;
@@ -150,6 +169,11 @@ inline uint32_t BufferPool::acquire_id() {
   if (free_.empty() && !grow()) return kInvalid;
   uint32_t id = free_.back();
   free_.pop_back();
+  ++held_;
+  if (dirty_[id])
+    --resident_free_;
+  else
+    dirty_[id] = 1;
   return id;
 }
 
@@ -161,8 +185,10 @@ inline Buffer BufferPool::acquire() {
 
 inline void BufferPool::release_id(uint32_t id) {
   affinity_.assert_owner();
+  --held_;
   if (release_hook_ && release_hook_(id)) return;
   free_.push_back(id);
+  ++resident_free_;  // acquire_id marked it dirty
 }
 
 }  // namespace reactor

@@ -8,11 +8,14 @@ namespace reactor {
 
 void Connection::send(Buffer&& data) {
   loop_->assert_in_loop_thread();
-  if (flags_ & (kClosed | kShutWr)) return;  // nobody to deliver to: the buffer goes back
+  if (flags_ & (kClosed | kShutWr | kAbortPending)) return;  // nobody to deliver to
   size_t n = data.size();
-  if (!wq_.empty() && loop_->buffers().is_scarce(data.id())) {
-    // Bytes already wait ahead of these, so this receive-ring buffer would sit in the queue
-    // for a while; copy it out so the ring refills and other connections keep receiving.
+  BufferPool& pool = loop_->buffers();
+  if (!wq_.empty() && (pool.is_scarce(data.id()) || n <= pool.buffer_size() / 2)) {
+    // Bytes already wait ahead of these, so the buffer would sit in the queue for a while.
+    // Copy it instead: packed into the tail, a half-empty buffer does not cost twice its
+    // bytes, and a receive-ring buffer goes straight back to the ring so other connections
+    // keep receiving.
     send(data.data(), n);
     return;
   }
@@ -23,17 +26,28 @@ void Connection::send(Buffer&& data) {
 
 void Connection::send(const void* data, size_t len) {
   loop_->assert_in_loop_thread();
-  if ((flags_ & (kClosed | kShutWr)) || len == 0) return;
+  if ((flags_ & (kClosed | kShutWr | kAbortPending)) || len == 0) return;
+  const char* p = static_cast<const char*>(data);
   uint64_t before = wq_.bytes();
-  if (!wq_.append_copy(loop_->slices(), static_cast<const char*>(data), len)) {
-    // The pool cap is sized far above the sum of high-water marks; hitting it means memory
-    // for this loop is exhausted. Dropping bytes silently is not an option: cut the connection.
-    loop_->stats().write_queue_bytes.add(wq_.bytes() - before);
-    LOG_ERROR("buffer pool exhausted (%zu buffers); aborting connection fd %d",
-              loop_->buffers().max_buffers(), fd_);
-    loop_->stats().pool_exhausted.add();
-    abort(true);
-    return;
+  bool ok = wq_.append_copy(loop_->slices(), p, len);
+  if (!ok) {
+    // The pool is at its cap. Free memory by closing whoever holds the most (which may be
+    // this connection), never by dropping these bytes or by punishing a connection just
+    // because it asked; then try once more.
+    size_t done = wq_.bytes() - before;
+    loop_->stats().write_queue_bytes.add(done);
+    loop_->on_pool_exhausted(this);
+    if (flags_ & (kClosed | kAbortPending)) return;
+    before = wq_.bytes();
+    ok = wq_.append_copy(loop_->slices(), p + done, len - done);
+    len = wq_.bytes() - before;
+    if (!ok) {
+      loop_->stats().write_queue_bytes.add(len);
+      LOG_ERROR("buffer pool exhausted (%zu buffers) and nothing to reclaim; aborting fd %d",
+                loop_->buffers().max_buffers(), fd_);
+      abort(true);
+      return;
+    }
   }
   loop_->stats().write_queue_bytes.add(len);
   after_append();

@@ -30,17 +30,20 @@ struct ConnectionId {
 class Connection : public TimerNode {
  public:
   enum Flag : uint16_t {
-    kPaused = 1 << 0,        // reading stopped: write queue above the high-water mark
-    kPeerEof = 1 << 1,       // peer's FIN seen; no more reads
-    kClosing = 1 << 2,       // graceful close: finish the queue, then FIN, then close
-    kClosed = 1 << 3,        // socket closed; the slot is freed at the end of the turn
-    kInCallback = 1 << 4,    // inside a handler callback: sends are coalesced, flushed after
-    kShutWr = 1 << 5,        // our FIN is sent; reads are drained and discarded until EOF
-    kConnecting = 1 << 6,    // client connect in progress
-    kQuiet = 1 << 7,         // drain: no activity since the drain began
-    kClient = 1 << 8,        // created by connect(), not accept()
-    kOpened = 1 << 9,        // on_open ran (so on_close is owed)
-    kReclaimable = 1 << 10,  // idle between requests: may be closed first under overload
+    kPaused = 1 << 0,         // reading stopped: write queue above the high-water mark
+    kPeerEof = 1 << 1,        // peer's FIN seen; no more reads
+    kClosing = 1 << 2,        // graceful close: finish the queue, then FIN, then close
+    kClosed = 1 << 3,         // socket closed; the slot is freed at the end of the turn
+    kInCallback = 1 << 4,     // inside a handler callback: sends are coalesced, flushed after
+    kShutWr = 1 << 5,         // our FIN is sent; reads are drained and discarded until EOF
+    kConnecting = 1 << 6,     // client connect in progress
+    kQuiet = 1 << 7,          // drain: no activity since the drain began
+    kClient = 1 << 8,         // created by connect(), not accept()
+    kOpened = 1 << 9,         // on_open ran (so on_close is owed)
+    kReclaimable = 1 << 10,   // idle between requests: may be closed first under overload
+    kShed = 1 << 11,          // closed by the memory budget (it held the most)
+    kAbortPending = 1 << 12,  // shed inside its own callback: aborted when the callback returns
+    kMemoryPaused = 1 << 13,  // kPaused was set by memory pressure, not by the high-water mark
   };
 
   Connection() = default;

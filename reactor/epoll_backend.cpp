@@ -243,7 +243,13 @@ void EpollBackend::do_read(Connection& c) {
     if (!(c.backend_bits_ & kRecvOn) || c.closed()) return;
     uint32_t id = pool.acquire_id();
     if (id == BufferPool::kInvalid) {
-      loop_.stats().pool_exhausted.add();
+      // Out of buffers: free some by closing whoever holds the most (not this reader merely
+      // for asking), then try again. Only if that freed nothing does this read wait a turn.
+      loop_.on_pool_exhausted(&c);
+      if (c.closed()) return;
+      id = pool.acquire_id();
+    }
+    if (id == BufferPool::kInvalid) {
       starved_ = true;
       defer(tag(kConn, c.gen_, c.slot_));
       return;

@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -37,6 +38,9 @@ EventLoop::EventLoop(const LoopConfig& config)
   accept_resume_.set_callback(&EventLoop::on_accept_resume);
   drain_deadline_.loop = this;
   drain_deadline_.set_callback(&EventLoop::on_drain_deadline);
+  trim_timer_.loop = this;
+  trim_timer_.set_callback(&EventLoop::on_trim_timer);
+  stats_.memory_limit.set(config_.buffer_memory);
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
@@ -56,6 +60,7 @@ EventLoop::~EventLoop() {
   if (tasks_) backend_->unwatch(tasks_->fd(), tasks_.get());
   accept_resume_.cancel();
   drain_deadline_.cancel();
+  trim_timer_.cancel();
   for (auto& chunk : chunks_) {
     for (uint32_t i = 0; i < kChunk; ++i) chunk[i].cancel();
   }
@@ -75,6 +80,7 @@ void EventLoop::run() {
     if (!woke_) now_ms_ = monotonic_ms();
     timers_.advance(now_ms_);
     free_closed();
+    after_turn_memory();
     if (draining_ && live_ == 0) running_ = false;
   }
   running_ = false;
@@ -143,6 +149,7 @@ Connection& EventLoop::alloc_connection(int fd, ConnectionHandler* handler) {
   c.pending_ops_ = 0;
   c.backend_bits_ = 0;
   c.backend_ctx_ = UINT32_MAX;
+  c.held_ = 0;
   c.last_active_ms_ = rel_now();
   c.set_callback(&EventLoop::on_conn_timer);
   ++live_;
@@ -302,6 +309,8 @@ void EventLoop::on_received(Connection& c, Buffer&& data) {
   c.set(Connection::kInCallback);
   c.handler_->on_data(c, std::move(data));
   c.clear(Connection::kInCallback);
+  // A protocol may keep what it received (a partial request): that grows memory too.
+  if (over_pressure_mark()) check_memory(&c);
   flush_after_callback(c);
 }
 
@@ -334,19 +343,55 @@ void EventLoop::on_io_error(Connection& c, int err) {
 
 void EventLoop::flush_after_callback(Connection& c) {
   if (c.closed()) return;
+  if (c.has(Connection::kAbortPending)) {  // shed by the memory budget during its callback
+    close_now(c, true);
+    return;
+  }
   if (!c.wq_.empty()) backend_->flush(c);
   if (!c.closed()) finish_close_if_ready(c);
 }
 
-void EventLoop::maybe_pause(Connection& c) {
+bool EventLoop::pausable(const Connection& c) const {
   // A client's unsent requests are its own business: pausing its reads of the replies could
   // deadlock it with a server that pauses too, so only served connections are paced.
-  if (c.wq_.bytes() > config_.high_water && !c.has(Connection::kPaused) &&
-      !c.has(Connection::kClient) && !c.has(Connection::kPeerEof) && !c.has(Connection::kClosing)) {
-    c.set(Connection::kPaused);
+  return !c.has(Connection::kPaused) && !c.has(Connection::kClient) &&
+         !c.has(Connection::kPeerEof) && !c.has(Connection::kClosing);
+}
+
+void EventLoop::pause_reading(Connection& c, bool for_memory) {
+  c.set(Connection::kPaused);
+  if (for_memory) {
+    c.set(Connection::kMemoryPaused);
+    stats_.memory_pressure_pauses.add();
+  } else {
     stats_.backpressure_pauses.add();
-    backend_->stop_receive(c);
   }
+  backend_->stop_receive(c);
+}
+
+void EventLoop::resume_reading(Connection& c) {
+  c.clear(Connection::kPaused);
+  c.clear(Connection::kMemoryPaused);
+  if (c.has(Connection::kClosing)) return;
+  backend_->start_receive(c);
+  // Sends from on_writable are appended only; the backend's flush loop picks them up.
+  c.set(Connection::kInCallback);
+  c.handler_->on_writable(c);
+  c.clear(Connection::kInCallback);
+  if (c.has(Connection::kAbortPending)) close_now(c, true);
+}
+
+uint64_t EventLoop::resume_mark(const Connection& c) const {
+  // Paused for memory while memory is still short: resume only once most of what it holds
+  // has gone out, so a slow reader does not bounce between paused and reading.
+  if (pressure_ && c.has(Connection::kMemoryPaused))
+    return std::min<uint64_t>(config_.low_water, heavy_mark() / 2);
+  return config_.low_water;
+}
+
+void EventLoop::maybe_pause(Connection& c) {
+  if (c.wq_.bytes() > config_.high_water && pausable(c)) pause_reading(c, false);
+  if (over_pressure_mark()) check_memory(&c);
 }
 
 void EventLoop::on_sent(Connection& c, size_t n) {
@@ -354,16 +399,7 @@ void EventLoop::on_sent(Connection& c, size_t n) {
   stats_.bytes_out.add(n);
   stats_.write_queue_bytes.sub(n);
   c.last_active_ms_ = rel_now();
-  if (c.has(Connection::kPaused) && c.wq_.bytes() <= config_.low_water) {
-    c.clear(Connection::kPaused);
-    if (!c.has(Connection::kClosing)) {
-      backend_->start_receive(c);
-      // Sends from on_writable are appended only; the backend's flush loop picks them up.
-      c.set(Connection::kInCallback);
-      c.handler_->on_writable(c);
-      c.clear(Connection::kInCallback);
-    }
-  }
+  if (c.has(Connection::kPaused) && c.wq_.bytes() <= resume_mark(c)) resume_reading(c);
   if (!c.closed()) finish_close_if_ready(c);
 }
 
@@ -381,7 +417,8 @@ void EventLoop::finish_close_if_ready(Connection& c) {
     return;
   }
   c.set(Connection::kShutWr);
-  if (c.has(Connection::kPaused)) c.clear(Connection::kPaused);
+  c.clear(Connection::kPaused);
+  c.clear(Connection::kMemoryPaused);
   backend_->start_receive(c);
   timers_.schedule(&c, config_.linger_ms);
 }
@@ -458,14 +495,25 @@ void EventLoop::close_now(Connection& c, bool reset) {
   backend_->close(c);  // calls on_closed() now or once in-flight operations are cancelled
 }
 
-void EventLoop::on_closed(Connection& c) {
-  // Queued buffers are released only now: an in-flight io_uring send may still be reading them.
+void EventLoop::release_queue(Connection& c) {
+  if (c.wq_.empty()) return;
+  if (c.has(Connection::kShed)) shed_pending_ -= std::min(shed_pending_, c.wq_.bytes());
   stats_.write_queue_bytes.sub(c.wq_.bytes());
   c.wq_.clear(slices_);
+}
+
+void EventLoop::on_closed(Connection& c) {
+  if (c.has(Connection::kShed)) shed_pending_ -= std::min(shed_pending_, c.held_);
+  // Whatever is still queued goes now: no operation refers to the connection any more.
+  release_queue(c);
   if (c.has(Connection::kOpened)) {
     c.set(Connection::kInCallback);
     c.handler_->on_close(c);
     c.clear(Connection::kInCallback);
+  }
+  if (c.held_ > 0) {  // the protocol did not give it all back: the connection is gone anyway
+    external_held_ -= std::min(external_held_, c.held_);
+    c.held_ = 0;
   }
   stats_.closed.add();
   stats_.active.sub();
@@ -473,11 +521,14 @@ void EventLoop::on_closed(Connection& c) {
   closed_this_turn_.push_back(c.slot_);
 }
 
-void EventLoop::on_held_bytes(Connection&, int64_t delta) {
-  if (delta >= 0)
-    stats_.memory_used.add(static_cast<uint64_t>(delta));
-  else
-    stats_.memory_used.sub(static_cast<uint64_t>(-delta));
+void EventLoop::on_held_bytes(Connection& c, int64_t delta) {
+  if (delta < 0) {
+    external_held_ -= std::min<uint64_t>(external_held_, static_cast<uint64_t>(-delta));
+    return;
+  }
+  external_held_ += static_cast<uint64_t>(delta);
+  external_peak_ = std::max(external_peak_, external_held_);
+  if (over_pressure_mark()) check_memory(&c);
 }
 
 void EventLoop::free_closed() {

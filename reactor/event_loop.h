@@ -27,7 +27,7 @@ class ConnectionHandler;
 struct LoopConfig {
   BackendKind backend = BackendKind::kAuto;
   uint32_t buffer_size = 16 * 1024;
-  uint32_t max_buffers = 16384;        // cap per loop (256 MiB of 16 KiB buffers), lazily mapped
+  uint32_t max_buffers = 16384;  // cap per loop (256 MiB of 16 KiB buffers), lazily mapped
   // Per-loop budget for held bytes: write queues, received buffers a protocol keeps, and
   // protocol state reported through Connection::add_held_bytes (collected bodies). As it fills
   // the connections holding the most stop being read; past it the worst offender is closed.
@@ -120,8 +120,21 @@ class EventLoop {
   void on_io_error(Connection& c, int err);
   void on_sent(Connection& c, size_t n);
   void on_closed(Connection& c);
+  // The backend no longer reads c's write queue (c is closing): release its buffers now.
+  void release_queue(Connection& c);
   // Connection::add_held_bytes: counts the bytes against the budget.
   void on_held_bytes(Connection& c, int64_t delta);
+
+  // --- memory budget (event_loop_memory.cpp) ---
+  // Bytes counted against LoopConfig::buffer_memory: pool buffers held outside the pool
+  // (write queues, buffers a protocol keeps, io_uring ring buffers delivered and not yet
+  // returned) plus what protocols report through Connection::add_held_bytes.
+  uint64_t memory_used() const {
+    return static_cast<uint64_t>(pool_.held()) * pool_.buffer_size() + external_held_;
+  }
+  bool memory_pressure() const { return pressure_; }
+  // The pool refused a buffer: close whoever holds the most (it may be `asker`).
+  void on_pool_exhausted(Connection* asker);
 
  private:
   friend class Connection;
@@ -131,11 +144,28 @@ class EventLoop {
   struct DrainDeadline : TimerNode {
     EventLoop* loop = nullptr;
   };
+  struct TrimTimer : TimerNode {
+    EventLoop* loop = nullptr;
+  };
 
   Connection& alloc_connection(int fd, ConnectionHandler* handler);
   void open_connection(Connection& c);
   void flush_after_callback(Connection& c);
   void maybe_pause(Connection& c);
+  bool pausable(const Connection& c) const;
+  void pause_reading(Connection& c, bool for_memory);
+  void resume_reading(Connection& c);
+  uint64_t resume_mark(const Connection& c) const;
+  // Memory budget policy (event_loop_memory.cpp).
+  bool over_pressure_mark() const {
+    return config_.buffer_memory != 0 && memory_used() > config_.buffer_memory / 4 * 3;
+  }
+  uint64_t heavy_mark() const;
+  void check_memory(Connection* grower);
+  bool shed_worst();
+  void after_turn_memory();
+  void leave_pressure();
+  static void on_trim_timer(TimerNode* node);
   void lru_push(Connection& c);
   void lru_unlink(Connection& c);
   bool reclaim_on_peer();
@@ -183,6 +213,14 @@ class EventLoop {
   std::vector<std::unique_ptr<Listener>> listeners_;
   AcceptResumeTimer accept_resume_;
   DrainDeadline drain_deadline_;
+  TrimTimer trim_timer_;
+  uint64_t external_held_ = 0;  // Connection::add_held_bytes total
+  uint64_t external_peak_ = 0;  // highest external_held_ since the last trim
+  uint64_t shed_pending_ = 0;   // bytes of shed connections not yet released (io_uring)
+  bool pressure_ = false;       // memory above 3/4 of the budget (until below 1/2)
+  uint64_t shed_log_ms_ = 0;    // last "memory budget exceeded" log line
+  uint64_t shed_unlogged_ = 0;  // connections shed since
+  uint64_t shed_largest_ = 0;
   int reserve_fd_ = -1;  // spare descriptor: released to accept-and-close under EMFILE
   bool running_ = false;
   bool draining_ = false;

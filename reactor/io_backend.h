@@ -58,6 +58,10 @@ class IoBackend {
   virtual void watch(int fd, FdWatcher* w) = 0;
   virtual void unwatch(int fd, FdWatcher* w) = 0;
 
+  // The loop's memory budget came under pressure (or left it): a backend that receives ahead
+  // of the loop (io_uring multishot) should take one buffer at a time meanwhile.
+  virtual void memory_pressure(bool /*on*/) {}
+
   // One I/O phase: wait up to timeout_ms (-1 = forever, 0 = poll) and dispatch completions.
   virtual void poll(int timeout_ms) = 0;
 };

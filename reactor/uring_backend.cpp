@@ -44,6 +44,13 @@ bool UringBackend::init(std::string* why) {
     const char* name;
   };
   static const Mode kModes[] = {
+      // TASKRUN_FLAG: the kernel tells us (IORING_SQ_TASKRUN) that deferred completion work
+      // is still queued. Each wait runs only a bounded slice of it (20 items on recent
+      // kernels), so with many busy sockets a backlog builds up behind which cancels, and
+      // thus closes and pauses, take effect many turns late; poll() keeps entering without
+      // sleeping while the flag is set.
+      {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+       "single-issuer+defer-taskrun"},
       {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "single-issuer+defer-taskrun"},
       {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "coop-taskrun"},
       {0, "plain"},
@@ -212,9 +219,38 @@ void UringBackend::start_receive(Connection& c) {
   if (!(c.backend_bits_ & (kRecvArmed | kEnobufsWait))) arm_recv(c);
 }
 
+bool UringBackend::backed_up(const Connection& c) const {
+  // One multishot wake-up can deliver 32 buffers (the kernel's retry cap): under memory
+  // pressure everybody receives one buffer at a time, so nobody takes half a megabyte at once.
+  if (loop_.memory_pressure()) return true;
+  return c.wq_.bytes() >= kBackedUpBuffers * loop_.buffers().buffer_size();
+}
+
+void UringBackend::memory_pressure(bool on) {
+  if (!on) return;  // connections go back to multishot at their next re-arm
+  loop_.for_each_connection([this](Connection& c) {
+    if ((c.backend_bits_ & kRecvArmed) && !(c.backend_bits_ & kRecvSingle)) cancel_recv(c);
+  });
+}
+
 void UringBackend::arm_recv(Connection& c) {
   io_uring_sqe* s = sqe();
-  io_uring_prep_recv_multishot(s, c.fd_, nullptr, 0, 0);
+  // A multishot recv keeps filling ring buffers for as long as the socket has data: one
+  // kernel entry can hand a fast sender's whole receive queue to us. That is what we want
+  // while replies go straight out; for a connection whose replies pile up (its peer is not
+  // reading) it would overshoot the high-water mark by megabytes before a pause could take
+  // effect. Such a connection gets one buffer per receive instead, re-armed only after the
+  // loop has seen (and possibly paused on) the previous one.
+  // A new connection starts single-shot too: a crowd that connects and floods at once would
+  // otherwise take up to 32 buffers per connection per wake-up before any of them had been
+  // seen by the loop's budget.
+  if (!(c.backend_bits_ & kRecvSeen) || backed_up(c)) {
+    io_uring_prep_recv(s, c.fd_, nullptr, loop_.buffers().buffer_size(), 0);
+    c.backend_bits_ |= kRecvSingle;
+  } else {
+    io_uring_prep_recv_multishot(s, c.fd_, nullptr, 0, 0);
+    c.backend_bits_ &= ~kRecvSingle;
+  }
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = kBufGroup;
   io_uring_sqe_set_data64(s, tag(kOpRecv, c.gen_, c.slot_));
@@ -225,6 +261,10 @@ void UringBackend::arm_recv(Connection& c) {
 
 void UringBackend::stop_receive(Connection& c) {
   c.backend_bits_ &= ~kRecvWanted;
+  cancel_recv(c);
+}
+
+void UringBackend::cancel_recv(Connection& c) {
   if ((c.backend_bits_ & kRecvArmed) && !(c.backend_bits_ & kRecvCancel)) {
     c.backend_bits_ |= kRecvCancel;
     cancel(tag(kOpRecv, c.gen_, c.slot_));
@@ -247,15 +287,22 @@ void UringBackend::free_send_ctx(uint32_t i) {
 }
 
 void UringBackend::flush(Connection& c) {
-  if (!(c.backend_bits_ & kSendInFlight) && !c.wq_.empty()) submit_send(c);
+  if (!(c.backend_bits_ & (kSendInFlight | kWriteWait)) && !c.wq_.empty()) submit_send(c);
 }
 
 void UringBackend::submit_send(Connection& c) {
   io_uring_sqe* s = sqe();
   iovec one;
   int n = c.wq_.gather(loop_.slices(), &one, 1);
+  // Sends never wait inside the kernel: a send parked there until a slow peer reads would
+  // hold the queue's buffers (a receive-ring buffer among them), so they could be neither
+  // moved out of the ring nor released when the memory budget closes the connection — and
+  // cancelling it completes only when the kernel gets round to its deferred work. With
+  // MSG_DONTWAIT a full socket answers EAGAIN at once; we then wait with a POLLOUT poll,
+  // which references no buffer, and send again when it fires.
+  const int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
   if (n == 1 && c.wq_.bytes() == one.iov_len) {
-    io_uring_prep_send(s, c.fd_, one.iov_base, one.iov_len, MSG_NOSIGNAL);
+    io_uring_prep_send(s, c.fd_, one.iov_base, one.iov_len, flags);
   } else {
     uint32_t i = alloc_send_ctx();
     SendCtx& ctx = *send_ctx_[i];
@@ -263,7 +310,7 @@ void UringBackend::submit_send(Connection& c) {
     memset(&ctx.msg, 0, sizeof ctx.msg);
     ctx.msg.msg_iov = ctx.iov;
     ctx.msg.msg_iovlen = static_cast<size_t>(cnt);
-    io_uring_prep_sendmsg(s, c.fd_, &ctx.msg, MSG_NOSIGNAL);
+    io_uring_prep_sendmsg(s, c.fd_, &ctx.msg, flags);
     c.backend_ctx_ = i;
   }
   io_uring_sqe_set_data64(s, tag(kOpSend, c.gen_, c.slot_));
@@ -274,6 +321,9 @@ void UringBackend::submit_send(Connection& c) {
 void UringBackend::close(Connection& c) {
   c.backend_bits_ |= kCloseWanted;
   c.backend_bits_ &= ~kRecvWanted;
+  // Memory first: unless a send is reading the queue right now, its buffers go back at once
+  // rather than after the cancellations below complete.
+  if (!(c.backend_bits_ & kSendInFlight)) loop_.release_queue(c);
   if (c.pending_ops_ > 0 && !(c.backend_bits_ & kCancelledAll)) {
     c.backend_bits_ |= kCancelledAll;
     io_uring_sqe* s = sqe();
@@ -332,6 +382,8 @@ void UringBackend::poll(int timeout_ms) {
     ring_returned_ = 0;
   }
   rearm_starved();
+  // Deferred completion work still queued in the kernel: collect it now, do not sleep.
+  if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) timeout_ms = 0;
   io_uring_cqe* cqe = nullptr;
   if (timeout_ms < 0) {
     io_uring_submit_and_wait(&ring_, 1);
@@ -342,8 +394,11 @@ void UringBackend::poll(int timeout_ms) {
     io_uring_submit_and_wait_timeout(&ring_, &cqe, timeout_ms == 0 ? 0 : 1, &ts, nullptr);
   }
   if (timeout_ms != 0) loop_.on_wakeup();
-  // Reap in batches; handlers may submit (sends, re-arms) while we do, which go out next turn.
-  for (int round = 0; round < 4; ++round) {
+  // Reap everything the wait produced, in batches; handlers may submit (sends, re-arms,
+  // cancels) meanwhile, which go out with the next wait. Leaving completions behind would let
+  // a backlog build up in the CQ ring behind which cancels and pauses take effect turns late.
+  const int max_rounds = static_cast<int>(ring_.cq.ring_entries / 256) + 1;
+  for (int round = 0; round < max_rounds; ++round) {
     io_uring_cqe* batch[256];
     unsigned n = io_uring_peek_batch_cqe(&ring_, batch, 256);
     if (n == 0) break;
@@ -383,7 +438,10 @@ void UringBackend::handle(io_uring_cqe* cqe) {
   Connection* c = loop_.find(ConnectionId{slot_of(t), gen_of(t)});
   if (!c) {
     // Cannot happen while pending_ops_ keeps the slot alive; if it does, do not leak a buffer.
-    if (flags & IORING_CQE_F_BUFFER) loop_.buffers().release_id(first_id_ + (flags >> 16));
+    if (flags & IORING_CQE_F_BUFFER) {
+      loop_.buffers().adopt(first_id_ + (flags >> 16));
+      loop_.buffers().release_id(first_id_ + (flags >> 16));
+    }
     return;
   }
   switch (op_of(t)) {
@@ -395,6 +453,9 @@ void UringBackend::handle(io_uring_cqe* cqe) {
       break;
     case kOpConnect:
       on_connect_cqe(*c, res);
+      break;
+    case kOpWritePoll:
+      on_write_poll_cqe(*c);
       break;
     default:
       break;
@@ -448,9 +509,13 @@ void UringBackend::on_recv_cqe(Connection& c, int res, uint32_t flags) {
     --c.pending_ops_;
   }
   if (res > 0) {
+    c.backend_bits_ |= kRecvSeen;
     ring_available_ -= 1;
+    loop_.buffers().adopt(first_id_ + (flags >> 16));
     Buffer buf(&loop_.buffers(), first_id_ + (flags >> 16), 0, static_cast<uint32_t>(res));
     if (!c.closed()) loop_.on_received(c, std::move(buf));
+    // Replies started piling up: end the multishot so the re-arm takes one buffer at a time.
+    if (more && !c.closed() && backed_up(c)) cancel_recv(c);
   } else if (res == 0) {
     if (!c.closed()) loop_.on_peer_eof(c);
     return;  // no re-arm after EOF
@@ -478,17 +543,53 @@ void UringBackend::on_send_cqe(Connection& c, int res) {
     free_send_ctx(c.backend_ctx_);
     c.backend_ctx_ = UINT32_MAX;
   }
-  if (c.closed()) return;
+  if (c.closed()) {
+    loop_.release_queue(c);  // close() could not: the kernel was reading it until now
+    return;
+  }
+  bool full = false;
   if (res >= 0) {
     loop_.on_sent(c, static_cast<size_t>(res));
-  } else if (res == -EAGAIN || res == -EINTR) {
-    // retry below
-  } else {
+  } else if (res == -EAGAIN) {
+    full = true;
+  } else if (res != -EINTR) {
     loop_.on_io_error(c, -res);
     return;
   }
-  // Short send or more queued meanwhile: the rest goes out next, in order.
+  if (c.closed() || (c.backend_bits_ & (kSendInFlight | kWriteWait)) || c.wq_.empty()) return;
+  if (!full) {  // short send or more queued meanwhile: the rest goes out next, in order
+    submit_send(c);
+    return;
+  }
+  // The peer is not reading. Bytes still in a receive-ring buffer move out of the ring
+  // before we wait, so a slow peer never holds one.
+  if (loop_.buffers().is_scarce(c.wq_.head_buffer(loop_.slices()))) unpin(c);
+  if (c.closed()) return;
+  io_uring_sqe* s = sqe();
+  io_uring_prep_poll_add(s, c.fd_, POLLOUT);
+  io_uring_sqe_set_data64(s, tag(kOpWritePoll, c.gen_, c.slot_));
+  c.backend_bits_ |= kWriteWait;
+  ++c.pending_ops_;
+}
+
+void UringBackend::on_write_poll_cqe(Connection& c) {
+  c.backend_bits_ &= ~kWriteWait;
+  --c.pending_ops_;
+  // Whatever the poll says (writable, HUP, error), the next send finds out.
   if (!c.closed() && !(c.backend_bits_ & kSendInFlight) && !c.wq_.empty()) submit_send(c);
+}
+
+bool UringBackend::unpin(Connection& c) {
+  int moved = c.wq_.copy_out_scarce(loop_.slices());
+  if (moved < 0) {
+    loop_.on_pool_exhausted(&c);
+    if (c.closed()) return true;
+    moved = c.wq_.copy_out_scarce(loop_.slices());
+  }
+  if (moved > 0) loop_.stats().ring_copies.add(static_cast<uint64_t>(moved));
+  // moved < 0 still: the pool is truly empty; the ring buffer stays with the queue until it
+  // goes out (counted as pool exhaustion).
+  return moved >= 0;
 }
 
 void UringBackend::on_connect_cqe(Connection& c, int res) {

@@ -39,6 +39,7 @@ class UringBackend final : public IoBackend {
   void watch(int fd, FdWatcher* w) override;
   void unwatch(int fd, FdWatcher* w) override;
   void poll(int timeout_ms) override;
+  void memory_pressure(bool on) override;
 
   const char* setup_mode() const { return setup_mode_; }
   uint32_t ring_buffers() const { return ring_entries_; }
@@ -52,6 +53,7 @@ class UringBackend final : public IoBackend {
     kOpPoll,
     kOpCancel,
     kOpListenPoll,  // waits for a listener to become readable while out of descriptors
+    kOpWritePoll,   // waits for a connection's socket to take more bytes
   };
   enum Bits : uint16_t {
     kRecvWanted = 1 << 0,
@@ -61,7 +63,12 @@ class UringBackend final : public IoBackend {
     kCloseWanted = 1 << 4,   // close() called; fd closes when pending ops reach zero
     kCancelledAll = 1 << 5,  // the cancel-all for the fd was submitted
     kEnobufsWait = 1 << 6,   // parked until the buffer ring refills
+    kRecvSingle = 1 << 7,    // the armed recv is single-shot (the connection is backed up)
+    kRecvSeen = 1 << 8,      // a receive completed: the connection may go multishot
+    kWriteWait = 1 << 9,     // a POLLOUT poll is armed: the socket buffer was full
   };
+  // Queued buffers' worth of replies from which a connection receives one buffer at a time.
+  static constexpr uint64_t kBackedUpBuffers = 1;
   struct SendCtx {
     msghdr msg;
     iovec iov[32];
@@ -76,7 +83,10 @@ class UringBackend final : public IoBackend {
   io_uring_sqe* sqe();
   void arm_accept(Listener& l);
   void arm_recv(Connection& c);
+  void cancel_recv(Connection& c);
+  bool backed_up(const Connection& c) const;
   void submit_send(Connection& c);
+  void on_write_poll_cqe(Connection& c);
   void cancel(uint64_t target);
   void maybe_finish_close(Connection& c);
   void handle(io_uring_cqe* cqe);
@@ -84,6 +94,7 @@ class UringBackend final : public IoBackend {
   void on_recv_cqe(Connection& c, int res, uint32_t flags);
   void on_send_cqe(Connection& c, int res);
   void on_connect_cqe(Connection& c, int res);
+  bool unpin(Connection& c);  // false if a ring buffer is still queued
   void on_listen_poll_cqe(uint32_t index);
   bool take_back(uint32_t id);  // BufferPool release hook
   void rearm_starved();

@@ -94,6 +94,22 @@ void WriteQueue::consume(SliceArena& arena, size_t n) {
   if (head_ == SliceArena::kNil) tail_ = SliceArena::kNil;
 }
 
+int WriteQueue::copy_out_scarce(SliceArena& arena) {
+  BufferPool& pool = arena.pool();
+  int moved = 0;
+  for (uint32_t i = head_; i != SliceArena::kNil; i = arena[i].next) {
+    Slice& s = arena[i];
+    if (!pool.is_scarce(s.buf)) continue;
+    uint32_t id = pool.acquire_id();
+    if (id == BufferPool::kInvalid) return -1;
+    memcpy(pool.address(id) + s.begin, pool.address(s.buf) + s.begin, s.end - s.begin);
+    pool.release_id(s.buf);
+    s.buf = id;
+    ++moved;
+  }
+  return moved;
+}
+
 void WriteQueue::clear(SliceArena& arena) {
   while (head_ != SliceArena::kNil) {
     uint32_t next = arena[head_].next;

@@ -72,6 +72,15 @@ class WriteQueue {
   int gather(const SliceArena& arena, iovec* iov, int max_iov) const;
   // Drops n bytes from the head (what the kernel accepted).
   void consume(SliceArena& arena, size_t n);
+  // Pool buffer id of the first queued slice, or BufferPool::kInvalid when empty.
+  uint32_t head_buffer(const SliceArena& arena) const {
+    return head_ == SliceArena::kNil ? BufferPool::kInvalid : arena[head_].buf;
+  }
+  // Moves every slice that sits in a scarce buffer (the io_uring receive ring) into ordinary
+  // pool buffers, so a peer that does not read never holds a ring buffer. Must not run while
+  // a send is reading the queue. Returns the number of buffers moved, or -1 if the pool had
+  // none to give (the queue is unchanged from that slice on).
+  int copy_out_scarce(SliceArena& arena);
   // Releases everything (connection aborted).
   void clear(SliceArena& arena);
   size_t slice_count(const SliceArena& arena) const;

@@ -1,0 +1,149 @@
+// EventLoop's memory budget: pressure pauses, shedding the connection that holds the most, and
+// giving idle pool pages back to the kernel.
+#include <malloc.h>
+
+#include <algorithm>
+
+#include "reactor/event_loop.h"
+#include "reactor/handler.h"
+#include "reactor/log.h"
+
+namespace reactor {
+
+namespace {
+constexpr uint64_t kMinHeavyMark = 16 << 10;
+constexpr size_t kWarmBuffers = 64;  // free pool buffers kept resident after a trim
+constexpr uint64_t kTrimDelayMs = 1000;
+constexpr uint64_t kShedLogIntervalMs = 10000;
+constexpr uint64_t kMallocTrimBytes = 4 << 20;  // protocol memory released since the last trim
+
+uint64_t weight(const Connection& c) {
+  return c.queued_bytes() + c.held_bytes();
+}
+}  // namespace
+
+// Under pressure a connection holding more than this is taken to have a peer that does not
+// keep up (its replies pile up, or it is sending a body faster than it can be used): its
+// reads pause. An equal share of half the budget, capped at 1/1024 of it (64 KiB of the
+// 64 MiB default) and floored at one buffer: ordinary request/response traffic, which holds a
+// buffer or two at a time, is untouched, and a crowd of N non-readers settles at about half
+// the budget instead of being closed.
+uint64_t EventLoop::heavy_mark() const {
+  uint64_t share = config_.buffer_memory / 2 / std::max<uint64_t>(live_, 1);
+  return std::clamp(share, kMinHeavyMark, std::max(kMinHeavyMark, config_.buffer_memory / 1024));
+}
+
+// Called when memory is above 3/4 of the budget and `grower` (if any) just took more.
+//
+// Two steps, as nginx and HAProxy cap buffers globally: first stop reading from whoever holds
+// the most (their peers are not reading, so reading more only grows the pile; everybody
+// else keeps being served), and past the budget itself close the connection that holds the
+// most. The connection that merely asked for memory is never the one punished for asking.
+void EventLoop::check_memory(Connection* grower) {
+  const uint64_t limit = config_.buffer_memory;
+  if (limit == 0) return;
+  const uint64_t heavy = heavy_mark();
+  if (!pressure_) {
+    pressure_ = true;
+    LOG_INFO(
+        "memory budget: %llu of %llu bytes held; pausing reads of connections holding "
+        "more than %llu",
+        static_cast<unsigned long long>(memory_used()), static_cast<unsigned long long>(limit),
+        static_cast<unsigned long long>(heavy));
+    for (uint32_t s = 0; s < slots_used_; ++s) {
+      Connection& c = slot(s);
+      if (c.fd_ >= 0 && !c.closed() && weight(c) > heavy && pausable(c)) pause_reading(c, true);
+    }
+    backend_->memory_pressure(true);
+  } else if (grower && !grower->closed() && weight(*grower) > heavy && pausable(*grower)) {
+    pause_reading(*grower, true);
+  }
+  // Closing is asynchronous with io_uring: bytes of connections already shed may still count
+  // in memory_used() until their last operation completes, so they are not shed for twice.
+  for (int guard = 0; guard < 64; ++guard) {
+    uint64_t used = memory_used();
+    if (used - std::min(used, shed_pending_) <= limit) break;
+    if (!shed_worst()) break;
+  }
+}
+
+void EventLoop::on_pool_exhausted(Connection* asker) {
+  (void)asker;  // it is shed only if it holds the most, like anyone else
+  stats_.pool_exhausted.add();
+  shed_worst();
+}
+
+bool EventLoop::shed_worst() {
+  Connection* worst = nullptr;
+  uint64_t most = 0;
+  for (uint32_t s = 0; s < slots_used_; ++s) {
+    Connection& c = slot(s);
+    if (c.fd_ < 0 || c.closed() || c.has(Connection::kAbortPending)) continue;
+    uint64_t w = weight(c);
+    if (w > most) {
+      most = w;
+      worst = &c;
+    }
+  }
+  if (!worst) return false;
+  stats_.memory_closes.add();
+  shed_pending_ += most;
+  ++shed_unlogged_;
+  shed_largest_ = std::max(shed_largest_, most);
+  if (shed_log_ms_ == 0 || now_ms_ - shed_log_ms_ >= kShedLogIntervalMs) {
+    LOG_WARN(
+        "memory budget exceeded (%llu of %llu bytes held): closed %llu connection(s) "
+        "holding the most (largest %llu bytes) since the last report",
+        static_cast<unsigned long long>(memory_used()),
+        static_cast<unsigned long long>(config_.buffer_memory),
+        static_cast<unsigned long long>(shed_unlogged_),
+        static_cast<unsigned long long>(shed_largest_));
+    shed_log_ms_ = now_ms_ == 0 ? 1 : now_ms_;
+    shed_unlogged_ = 0;
+    shed_largest_ = 0;
+  }
+  worst->set(Connection::kShed);
+  if (worst->has(Connection::kInCallback)) {
+    // Its handler is running further up this stack and still uses its state: abort right
+    // after the callback returns (flush_after_callback), and take no more bytes meanwhile.
+    worst->set(Connection::kAbortPending);
+    worst->set(Connection::kClosing);
+    return true;
+  }
+  close_now(*worst, true);  // its peer is not reading: no point in a graceful FIN
+  return true;
+}
+
+// Once per loop turn: publish the gauges, leave the pressure state when memory fell back to
+// half the budget, and schedule giving idle pool pages back.
+void EventLoop::after_turn_memory() {
+  stats_.memory_used.set(memory_used());
+  stats_.pool_buffers_in_use.set(pool_.held());
+  stats_.pool_buffers_resident.set(pool_.held() + pool_.resident_free());
+  if (pressure_ && memory_used() <= config_.buffer_memory / 2) leave_pressure();
+  if (!trim_timer_.armed() && pool_.resident_free() > kWarmBuffers)
+    timers_.schedule(&trim_timer_, kTrimDelayMs);
+}
+
+void EventLoop::leave_pressure() {
+  pressure_ = false;
+  backend_->memory_pressure(false);
+  stats_.memory_limit.set(config_.buffer_memory);  // a reload may have changed it
+  for (uint32_t s = 0; s < slots_used_; ++s) {
+    Connection& c = slot(s);
+    if (c.fd_ < 0 || c.closed() || !c.has(Connection::kMemoryPaused)) continue;
+    if (c.wq_.bytes() <= config_.low_water) resume_reading(c);
+  }
+}
+
+void EventLoop::on_trim_timer(TimerNode* node) {
+  EventLoop* self = static_cast<TrimTimer*>(node)->loop;
+  self->pool_.trim(kWarmBuffers);
+  self->stats_.pool_buffers_resident.set(self->pool_.held() + self->pool_.resident_free());
+  // Protocol state (collected bodies) lives in malloc'd memory; glibc keeps freed heap for
+  // reuse unless asked. Ask only after a large release, so the cost stays rare.
+  if (self->external_peak_ > self->external_held_ + kMallocTrimBytes) malloc_trim(0);
+  self->external_peak_ = self->external_held_;
+}
+
+}  // namespace reactor
