@@ -108,6 +108,7 @@ class Connection : public TimerNode {
   uint32_t last_active_ms_ = 0;  // loop-relative, wraps every 49 days (compared by difference)
   uint16_t flags_ = 0;
   uint16_t listener_ = 0xffff;
+  uint16_t admit_to_ = 0xffff;  // reclaimed for a newcomer waiting on this loop index
   // Backend-private: in-flight operations (io_uring) and readiness bits (epoll).
   uint16_t pending_ops_ = 0;
   uint16_t backend_bits_ = 0;

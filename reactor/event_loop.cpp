@@ -11,6 +11,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "reactor/admission.h"
 #include "reactor/clock.h"
 #include "reactor/completion_tag.h"
 #include "reactor/handler.h"
@@ -42,9 +43,14 @@ EventLoop::EventLoop(const LoopConfig& config)
   trim_timer_.set_callback(&EventLoop::on_trim_timer);
   stats_.memory_limit.set(config_.buffer_memory);
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (config_.admission) admission_index_ = config_.admission->attach(this);
 }
 
 EventLoop::~EventLoop() {
+  // Siblings stop hearing of us; newcomers still waiting for a unit are let go.
+  destroying_ = true;
+  if (config_.admission) config_.admission->detach(admission_index_);
+  close_parked();
   // Abort whatever is still open so handlers free their state; then drop the backend.
   for_each_connection([this](Connection& c) { close_now(c, false); });
   // A completion backend finishes closes asynchronously: reap until every connection has
@@ -150,6 +156,7 @@ Connection& EventLoop::alloc_connection(int fd, ConnectionHandler* handler) {
   c.backend_bits_ = 0;
   c.backend_ctx_ = UINT32_MAX;
   c.held_ = 0;
+  c.admit_to_ = 0xffff;
   c.last_active_ms_ = rel_now();
   c.set_callback(&EventLoop::on_conn_timer);
   ++live_;
@@ -158,10 +165,9 @@ Connection& EventLoop::alloc_connection(int fd, ConnectionHandler* handler) {
 }
 
 void EventLoop::on_accepted(Listener& l, int fd) {
-  if (draining_) {
-    ::close(fd);
-    return;
-  }
+  // Accepted while the drain begins (an io_uring accept completing after the listener was
+  // closed, say): the client's connection is established and it is waiting for us. Serve it
+  // like the others the drain lets finish, never close it unanswered.
   if (config_.access && !config_.access->empty()) {
     sockaddr_storage peer;
     socklen_t len = sizeof peer;
@@ -174,18 +180,18 @@ void EventLoop::on_accepted(Listener& l, int fd) {
       return;
     }
   }
-  if (config_.open_connections && config_.max_conns > 0) {
-    int64_t open = config_.open_connections->fetch_add(1, std::memory_order_relaxed);
-    // At the limit, an idle keep-alive connection makes room before a newcomer is refused.
-    if (open >= config_.max_conns && !reclaim_idle() && !reclaim_on_peer()) {
-      config_.open_connections->fetch_sub(1, std::memory_order_relaxed);
-      stats_.rejected_max_conns.add();
-      ::close(fd);
+  if (config_.admission) {
+    if (!config_.admission->try_take(config_.max_conns)) {
+      admit_when_full(l, fd);
       return;
     }
   } else if (config_.open_connections) {
     config_.open_connections->fetch_add(1, std::memory_order_relaxed);
   }
+  serve_accepted(l, fd);
+}
+
+void EventLoop::serve_accepted(Listener& l, int fd) {
   if (!l.address.is_unix()) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -195,6 +201,90 @@ void EventLoop::on_accepted(Listener& l, int fd) {
   stats_.accepted.add();
   backend_->add_connection(c);
   open_connection(c);
+}
+
+// The server is full. An idle keep-alive connection makes room (as nginx reuses them): this
+// loop's own longest-idle one, else a sibling's, asked by index through post(). The newcomer
+// waits here, accepted but not served, until that close completes and hands its unit over,
+// so the number served never exceeds --max-conns even for a moment.
+void EventLoop::admit_when_full(Listener& l, int fd) {
+  if (!draining_) {
+    parked_.push_back(Parked{fd, l.index});
+    if (reclaim_for(admission_index_, /*claimed=*/false)) return;
+    uint32_t peer = config_.admission->claim_peer(admission_index_);
+    uint32_t me = admission_index_;
+    if (peer != Admission::kNone && me != Admission::kNone &&
+        config_.admission->post(peer, [me](EventLoop& p) {
+          if (!p.reclaim_for(me, /*claimed=*/true)) {
+            p.config_.admission->add_claimable(p.admission_index_, 1);  // the claim is void
+            p.config_.admission->post(me, [](EventLoop& l) { l.reject_parked(); });
+          }
+        }))
+      return;
+    parked_.pop_back();
+  }
+  stats_.rejected_max_conns.add();
+  ::close(fd);
+}
+
+bool EventLoop::reclaim_for(uint32_t requester, bool claimed) {
+  while (lru_head_ != UINT32_MAX) {
+    Connection& c = slot(lru_head_);
+    c.clear(Connection::kReclaimable);
+    lru_unlink(c, claimed);
+    claimed = false;  // a claim covers one entry; a stale one skipped here was counted
+    if (c.closed() || !c.wq_.empty()) continue;
+    stats_.reclaimed.add();
+    c.admit_to_ = static_cast<uint16_t>(requester);
+    close_now(c, false);  // nothing queued, nothing expected: a plain close
+    return true;
+  }
+  return false;
+}
+
+bool EventLoop::reclaim_idle() {
+  return reclaim_for(Admission::kNone, false);
+}
+
+// A reclaimed connection's close completed: its unit goes to the newcomer it was closed for.
+void EventLoop::hand_over_unit(uint32_t requester) {
+  if (requester == admission_index_) {
+    admit_parked();
+    return;
+  }
+  if (destroying_ || !config_.admission->post(requester, [](EventLoop& l) { l.admit_parked(); }))
+    config_.admission->give_back();
+}
+
+void EventLoop::admit_parked() {
+  if (parked_head_ == parked_.size()) {  // nobody waits any more (drain closed them)
+    config_.admission->give_back();
+    return;
+  }
+  Parked p = parked_[parked_head_++];
+  if (parked_head_ == parked_.size()) parked_.clear(), parked_head_ = 0;
+  if (draining_ || p.listener >= listeners_.size()) {
+    ::close(p.fd);
+    config_.admission->give_back();
+    return;
+  }
+  serve_accepted(*listeners_[p.listener], p.fd);
+}
+
+void EventLoop::reject_parked() {
+  if (parked_head_ == parked_.size()) return;
+  ::close(parked_[parked_head_++].fd);
+  if (parked_head_ == parked_.size()) parked_.clear(), parked_head_ = 0;
+  stats_.rejected_max_conns.add();
+}
+
+void EventLoop::close_parked() {
+  for (size_t i = parked_head_; i < parked_.size(); ++i) {
+    ::close(parked_[i].fd);
+    stats_.rejected_max_conns.add();
+  }
+  parked_.clear();
+  parked_head_ = 0;
 }
 
 void EventLoop::open_connection(Connection& c) {
@@ -218,7 +308,11 @@ Connection* EventLoop::connect(const SocketAddress& addr, ConnectionHandler* han
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  if (config_.open_connections) config_.open_connections->fetch_add(1, std::memory_order_relaxed);
+  // A client connection is ours to make: it counts, but is never refused by --max-conns.
+  if (config_.admission)
+    config_.admission->try_take(0);
+  else if (config_.open_connections)
+    config_.open_connections->fetch_add(1, std::memory_order_relaxed);
   Connection& c = alloc_connection(fd, handler);
   c.set(Connection::kClient);
   c.set(Connection::kConnecting);
@@ -432,9 +526,11 @@ void EventLoop::lru_push(Connection& c) {
     lru_head_ = c.slot_;
   lru_tail_ = c.slot_;
   stats_.reclaimable.add();
+  if (config_.admission) config_.admission->add_claimable(admission_index_, 1);
 }
 
-void EventLoop::lru_unlink(Connection& c) {
+// `claimed`: a sibling already took this entry's claim (Admission::claim_peer).
+void EventLoop::lru_unlink(Connection& c, bool claimed) {
   if (c.lru_prev_ != UINT32_MAX)
     slot(c.lru_prev_).lru_next_ = c.lru_next_;
   else if (lru_head_ == c.slot_)
@@ -445,31 +541,7 @@ void EventLoop::lru_unlink(Connection& c) {
     lru_tail_ = c.lru_prev_;
   c.lru_prev_ = c.lru_next_ = UINT32_MAX;
   stats_.reclaimable.sub();
-}
-
-bool EventLoop::reclaim_on_peer() {
-  if (!config_.peers) return false;
-  for (EventLoop* peer : *config_.peers) {
-    if (peer && peer != this && peer->stats().reclaimable.get() > 0) {
-      // Admit now, one over the limit for the moment it takes the sibling to close one.
-      peer->post([](EventLoop& l) { l.reclaim_idle(); });
-      return true;
-    }
-  }
-  return false;
-}
-
-bool EventLoop::reclaim_idle() {
-  while (lru_head_ != UINT32_MAX) {
-    Connection& c = slot(lru_head_);
-    c.clear(Connection::kReclaimable);
-    lru_unlink(c);
-    if (c.closed() || !c.wq_.empty()) continue;
-    stats_.reclaimed.add();
-    close_now(c, false);  // nothing queued, nothing expected: a plain close
-    return true;
-  }
-  return false;
+  if (config_.admission && !claimed) config_.admission->add_claimable(admission_index_, -1);
 }
 
 void EventLoop::close_now(Connection& c, bool reset) {
@@ -517,7 +589,14 @@ void EventLoop::on_closed(Connection& c) {
   }
   stats_.closed.add();
   stats_.active.sub();
-  if (config_.open_connections) config_.open_connections->fetch_sub(1, std::memory_order_relaxed);
+  if (c.admit_to_ != 0xffff && config_.admission) {
+    hand_over_unit(c.admit_to_);  // reclaimed for a waiting newcomer: the unit is theirs
+    c.admit_to_ = 0xffff;
+  } else if (config_.admission) {
+    config_.admission->give_back();
+  } else if (config_.open_connections) {
+    config_.open_connections->fetch_sub(1, std::memory_order_relaxed);
+  }
   closed_this_turn_.push_back(c.slot_);
 }
 
@@ -596,6 +675,7 @@ void EventLoop::begin_drain(uint64_t drain_timeout_ms) {
   if (draining_) return;
   draining_ = true;
   close_listeners();
+  close_parked();
   accept_resume_.cancel();
   for_each_connection([this](Connection& c) {
     if (c.has(Connection::kClosing)) return;

@@ -22,6 +22,7 @@
 
 namespace reactor {
 
+class Admission;
 class ConnectionHandler;
 
 struct LoopConfig {
@@ -40,14 +41,14 @@ struct LoopConfig {
   uint32_t accept_batch = 64;          // accepts per listener per wake-up
   uint32_t read_batch = 16;            // reads per connection per wake-up (fairness)
   bool reset_on_idle_timeout = false;  // idle closes send RST: no TIME_WAIT on the server
-  // Shared across loops for --max-conns (0 = unlimited); nullptr = no global limit.
+  // Shared across loops for --max-conns (0 = unlimited); nullptr = no global limit. With
+  // `admission` set, the count and the cross-loop reclaim go through it (open_connections is
+  // then its counter); without, open_connections is only counted.
   std::atomic<int64_t>* open_connections = nullptr;
+  Admission* admission = nullptr;
   int64_t max_conns = 0;
   // --allow/--deny rules checked at accept (nullptr or empty = everyone); shared, immutable.
   const AccessList* access = nullptr;
-  // The other loops of the group (set by LoopGroup), so a loop at --max-conns with no idle
-  // connection of its own can ask a sibling that has one to reclaim it.
-  const std::vector<EventLoop*>* peers = nullptr;
   // io_uring: provided-buffer ring entries per loop (power of two).
   uint32_t uring_ring_buffers = 1024;
   uint32_t uring_entries = 4096;
@@ -167,8 +168,17 @@ class EventLoop {
   void leave_pressure();
   static void on_trim_timer(TimerNode* node);
   void lru_push(Connection& c);
-  void lru_unlink(Connection& c);
-  bool reclaim_on_peer();
+  void lru_unlink(Connection& c, bool claimed = false);
+  // --max-conns (a newcomer found the server full): see Admission.
+  void admit_when_full(Listener& l, int fd);
+  void serve_accepted(Listener& l, int fd);
+  // Closes the longest-idle reclaimable connection and hands its unit to loop `requester`'s
+  // oldest waiting newcomer once the close completes; false when there is none.
+  bool reclaim_for(uint32_t requester, bool claimed);
+  void hand_over_unit(uint32_t requester);
+  void admit_parked();
+  void reject_parked();
+  void close_parked();
 
  public:
   // Closes this loop's longest-idle reclaimable connection; false when there is none.
@@ -222,6 +232,14 @@ class EventLoop {
   uint64_t shed_unlogged_ = 0;  // connections shed since
   uint64_t shed_largest_ = 0;
   int reserve_fd_ = -1;  // spare descriptor: released to accept-and-close under EMFILE
+  struct Parked {
+    int fd;
+    uint16_t listener;
+  };
+  std::vector<Parked> parked_;  // newcomers waiting for a reclaimed connection's unit (FIFO)
+  size_t parked_head_ = 0;
+  uint32_t admission_index_ = UINT32_MAX;  // Admission::kNone
+  bool destroying_ = false;
   bool running_ = false;
   bool draining_ = false;
   bool woke_ = false;  // on_wakeup() ran during this turn's poll

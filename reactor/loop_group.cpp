@@ -48,7 +48,6 @@ bool LoopGroup::start(const Options& opts, const Init& init, std::string* error)
       std::string err;
       try {
         LoopConfig cfg = opts.loop;
-        cfg.peers = &loops_;  // filled in as loops come up; read only after start() returns
         loop = std::make_unique<EventLoop>(cfg);
         init(*loop, i);
       } catch (const std::exception& e) {

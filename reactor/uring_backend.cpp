@@ -470,11 +470,9 @@ void UringBackend::on_accept_cqe(uint32_t index, int res, uint32_t flags) {
   bool more = flags & IORING_CQE_F_MORE;
   if (!more) accept_armed_[index] = 0;
   if (res >= 0) {
-    if (l.fd < 0 || !l.accepting) {
-      ::close(res);  // raced with stop_accept/drain
-    } else {
-      loop_.on_accepted(l, res);
-    }
+    // Even if the listener was stopped or closed meanwhile (a drain began, or a restart
+    // hands over), the kernel completed the handshake and the client is waiting: serve it.
+    loop_.on_accepted(l, res);
   } else if (res != -ECANCELED && !loop_.on_accept_error(l, -res)) {
     // Out of descriptors with nothing queued: an accept would fail at once again (the kernel
     // takes the descriptor before it looks at the queue). Wait for an arrival with a poll.

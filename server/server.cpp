@@ -257,6 +257,7 @@ int Server::run() {
   go.loop.backend = o.backend;
   set_live_loop_fields(o, &go.loop);
   go.loop.open_connections = &st.open_connections;
+  go.loop.admission = &st.admission;
   for (const auto& text : o.allow) {
     reactor::AccessList::Rule r;
     if (reactor::AccessList::parse_cidr(text, &r, &error)) st.access.allow(r);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "reactor/access_list.h"
+#include "reactor/admission.h"
 #include "reactor/handler.h"
 #include "reactor/loop_group.h"
 #include "server/heartbeat.h"
@@ -26,6 +27,7 @@ struct ServerState {
   Options options;
   reactor::LoopGroup group;
   std::atomic<int64_t> open_connections{0};
+  reactor::Admission admission{&open_connections};  // --max-conns across the loops
   std::atomic<bool> draining{false};
   HttpStatsRegistry http_stats;  // one HttpStats per loop serving http
   UdpEchoPolicy udp;             // udp-echo: whom not to answer (fixed at start), counters

@@ -1,6 +1,7 @@
 // LoopGroup start/stop/join handshakes, and the cross-loop reads of a /metrics scrape (run
 // under ThreadSanitizer in CI: the scrape tests race a sibling loop's drain and exit).
 #include "reactor/loop_group.h"
+#include "reactor/admission.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -262,12 +263,14 @@ TEST_P(CrossLoopReclaim, NewcomerOnFullLoopReclaimsSiblingsIdleConnection) {
   constexpr int kIdle = 3;
   MarkingEcho keep(false), idle(true);  // loop 0's newcomers, loop 1's idle connections
   std::atomic<int64_t> open{0};
+  reactor::Admission admission(&open);  // outlives the loops
   reactor::SocketAddress addr[2];
   reactor::LoopGroup group;
   reactor::LoopGroup::Options o;
   o.threads = 2;
   o.loop.backend = GetParam();
   o.loop.open_connections = &open;
+  o.loop.admission = &admission;
   o.loop.max_conns = kIdle;
   std::string error;
   bool ok = group.start(
