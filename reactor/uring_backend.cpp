@@ -143,12 +143,47 @@ bool UringBackend::init(std::string* why) {
 }
 
 UringBackend::~UringBackend() {
+  if (ring_ok_) cancel_everything();
   if (br_) {
     loop_.buffers().set_release_hook(nullptr);
     if (ring_ok_) io_uring_unregister_buf_ring(&ring_, kBufGroup);
     munmap(br_, br_bytes_);
   }
   if (ring_ok_) io_uring_queue_exit(&ring_);
+}
+
+// Requests in flight hold references to their sockets, and a ring that is merely exited is
+// torn down by the kernel some milliseconds after the process is gone: a multishot accept
+// would keep the listening port bound that long, so an immediate restart failed with
+// "address in use". Cancel everything and reap the completions (bounded) before exiting, so
+// the sockets are released while we still run.
+void UringBackend::cancel_everything() {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
+  io_uring_sqe_set_data64(s, tag(kOpCancel, 0, 0));
+  io_uring_submit(&ring_);
+  auto armed = [this] {
+    for (uint8_t a : accept_armed_) {
+      if (a) return true;
+    }
+    return false;
+  };
+  for (int round = 0; round < 50 && armed(); ++round) {
+    __kernel_timespec ts{0, 10 * 1000 * 1000};
+    io_uring_cqe* cqe = nullptr;
+    if (io_uring_wait_cqe_timeout(&ring_, &cqe, &ts) != 0) continue;
+    unsigned head;
+    unsigned n = 0;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++n;
+      uint32_t op = op_of(cqe->user_data);
+      if ((op == kOpAccept || op == kOpListenPoll) && !(cqe->flags & IORING_CQE_F_MORE) &&
+          slot_of(cqe->user_data) < accept_armed_.size())
+        accept_armed_[slot_of(cqe->user_data)] = 0;
+      if (op == kOpAccept && cqe->res >= 0) ::close(cqe->res);  // accepted as we stop
+    }
+    io_uring_cq_advance(&ring_, n);
+  }
 }
 
 bool UringBackend::take_back(uint32_t id) {

@@ -97,6 +97,7 @@ class UringBackend final : public IoBackend {
   bool unpin(Connection& c);  // false if a ring buffer is still queued
   void on_listen_poll_cqe(uint32_t index);
   bool take_back(uint32_t id);  // BufferPool release hook
+  void cancel_everything();
   void rearm_starved();
   uint32_t alloc_send_ctx();
   void free_send_ctx(uint32_t i);
