@@ -10,6 +10,7 @@
 #include <string>
 
 #include "reactor/event_loop.h"
+#include "reactor/fd_pressure.h"
 #include "reactor/log.h"
 
 namespace reactor {
@@ -285,7 +286,9 @@ void EpollBackend::do_read(Connection& c) {
 void EpollBackend::do_accept(Listener& l) {
   for (uint32_t i = 0; i < loop_.config().accept_batch; ++i) {
     if (!l.accepting) return;
-    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+    int fd = fd_pressure::active(loop_.now_ms()) ? fd_pressure::accept_serialized(l.fd, flags)
+                                                 : ::accept4(l.fd, nullptr, nullptr, flags);
     if (fd >= 0) {
       loop_.on_accepted(l, fd);
       continue;

@@ -14,6 +14,7 @@
 #include "reactor/admission.h"
 #include "reactor/clock.h"
 #include "reactor/completion_tag.h"
+#include "reactor/fd_pressure.h"
 #include "reactor/handler.h"
 #include "reactor/log.h"
 
@@ -345,6 +346,9 @@ bool EventLoop::on_accept_error(Listener& l, int err) {
       // connection at the head of the queue (counted), or learn that the queue is empty and
       // stop trying until the listener reports a new arrival - retrying would spin.
       bool shed = false;
+      std::lock_guard<std::mutex> guard(fd_pressure::lock());
+      fd_pressure::note(now_ms_);
+      if (reserve_fd_ < 0) reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       if (reserve_fd_ >= 0) {
         ::close(reserve_fd_);
         reserve_fd_ = -1;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "reactor/event_loop.h"
+#include "reactor/fd_pressure.h"
 #include "reactor/log.h"
 
 namespace reactor {
@@ -532,7 +533,30 @@ void UringBackend::on_listen_poll_cqe(uint32_t index) {
   Listener& l = *ls[index];
   accept_armed_[index] = 0;
   wait_readable_[index] = 0;
-  if (l.accepting && l.fd >= 0) arm_accept(l);
+  if (!l.accepting || l.fd < 0) return;
+  if (!fd_pressure::active(loop_.now_ms())) {
+    arm_accept(l);
+    return;
+  }
+  // Out of descriptors somewhere in the process: accept here, serialized with the loops'
+  // spare-descriptor trick (a kernel-side accept could take the slot a sibling just freed),
+  // and keep waiting with a poll rather than a multishot accept while that lasts.
+  for (uint32_t i = 0; i < loop_.config().accept_batch && l.accepting && l.fd >= 0; ++i) {
+    int fd = fd_pressure::accept_serialized(l.fd, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      loop_.on_accepted(l, fd);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (!loop_.on_accept_error(l, errno)) break;
+  }
+  if (l.accepting && l.fd >= 0 && !accept_armed_[index]) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_poll_add(s, l.fd, POLLIN);
+    io_uring_sqe_set_data64(s, tag(kOpListenPoll, 0, index));
+    accept_armed_[index] = 1;
+  }
 }
 
 void UringBackend::on_recv_cqe(Connection& c, int res, uint32_t flags) {
