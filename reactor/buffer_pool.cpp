@@ -53,15 +53,25 @@ size_t BufferPool::trim(size_t keep) {
     }
   }
   std::sort(cold.begin(), cold.end());
-  // One madvise per run of adjacent buffers within a slab.
+  // One madvise per run of adjacent buffers (drop_pages splits it at slab boundaries).
   for (size_t i = 0; i < cold.size();) {
     size_t j = i + 1;
-    while (j < cold.size() && cold[j] == cold[j - 1] + 1 && cold[j] % per_slab_ != 0) ++j;
-    madvise(address(cold[i]), (j - i) * static_cast<size_t>(buffer_size_), MADV_DONTNEED);
+    while (j < cold.size() && cold[j] == cold[j - 1] + 1) ++j;
+    drop_pages(cold[i], static_cast<uint32_t>(j - i));
     i = j;
   }
   resident_free_ -= cold.size();
   return cold.size();
+}
+
+void BufferPool::drop_pages(uint32_t id, uint32_t count) {
+  while (count > 0) {
+    uint32_t in_slab = per_slab_ - id % per_slab_;
+    uint32_t n = count < in_slab ? count : in_slab;
+    madvise(address(id), static_cast<size_t>(n) * buffer_size_, MADV_DONTNEED);
+    id += n;
+    count -= n;
+  }
 }
 
 uint32_t BufferPool::reserve_run(uint32_t count) {

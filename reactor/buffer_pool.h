@@ -98,6 +98,9 @@ class BufferPool {
   // recently used ones warm; returns how many buffers were trimmed. The buffers stay in the
   // pool: the next use faults in zeroed pages.
   size_t trim(size_t keep);
+  // Gives back the pages of buffers [id, id + count) (slabs are separate mappings: the range
+  // is split at their boundaries). For buffers of a reserved run, whose owner knows them idle.
+  void drop_pages(uint32_t id, uint32_t count);
   // Free buffers whose pages may be resident (used since their last trim).
   size_t resident_free() const { return resident_free_; }
 

@@ -44,6 +44,7 @@ class Connection : public TimerNode {
     kShed = 1 << 11,          // closed by the memory budget (it held the most)
     kAbortPending = 1 << 12,  // shed inside its own callback: aborted when the callback returns
     kMemoryPaused = 1 << 13,  // kPaused was set by memory pressure, not by the high-water mark
+    kFinPending = 1 << 14,    // the peer's FIN arrived while reading was paused
   };
 
   Connection() = default;

@@ -453,7 +453,22 @@ bool EventLoop::pausable(const Connection& c) const {
   // A client's unsent requests are its own business: pausing its reads of the replies could
   // deadlock it with a server that pauses too, so only served connections are paced.
   return !c.has(Connection::kPaused) && !c.has(Connection::kClient) &&
-         !c.has(Connection::kPeerEof) && !c.has(Connection::kClosing);
+         !c.has(Connection::kPeerEof) && !c.has(Connection::kClosing) &&
+         !c.has(Connection::kFinPending);
+}
+
+// A paused connection with nothing left to send will never be resumed by its queue draining,
+// and a peer that has finished sending will not unblock it either: it would sit until the
+// idle timeout holding what it received (an upload cut short, say). Read on to the EOF
+// instead; what is left is bounded by the socket's receive buffer, and the protocol then
+// sees the end and closes.
+void EventLoop::on_peer_fin_while_paused(Connection& c) {
+  if (c.closed() || !c.has(Connection::kPaused) || !c.wq_.empty() || c.has(Connection::kClosing))
+    return;
+  c.set(Connection::kFinPending);
+  c.clear(Connection::kPaused);
+  c.clear(Connection::kMemoryPaused);
+  backend_->start_receive(c);
 }
 
 void EventLoop::pause_reading(Connection& c, bool for_memory) {
@@ -461,6 +476,9 @@ void EventLoop::pause_reading(Connection& c, bool for_memory) {
   if (for_memory) {
     c.set(Connection::kMemoryPaused);
     stats_.memory_pressure_pauses.add();
+    // A paused peer cannot show it is gone (its FIN waits behind the bytes we do not read):
+    // give up on it if it makes no progress while memory stays short (on_conn_timer).
+    if (!c.has(Connection::kShutWr)) timers_.schedule(&c, kMemoryPauseLimitMs);
   } else {
     stats_.backpressure_pauses.add();
   }
@@ -642,11 +660,19 @@ void EventLoop::on_conn_timer(TimerNode* node) {
     loop.close_now(c, false);
     return;
   }
+  uint32_t idle = loop.rel_now() - c.last_active_ms_;
+  if (c.has(Connection::kMemoryPaused) && loop.pressure_) {
+    if (idle >= kMemoryPauseLimitMs) {
+      loop.shed(c);
+      return;
+    }
+    loop.timers_.schedule(&c, kMemoryPauseLimitMs - idle);
+    return;
+  }
   uint64_t timeout = loop.config_.idle_timeout_ms;
   if (loop.draining_ && (timeout == 0 || timeout > loop.config_.drain_quiet_ms))
     timeout = loop.config_.drain_quiet_ms;
   if (timeout == 0) return;
-  uint32_t idle = loop.rel_now() - c.last_active_ms_;
   if (idle < timeout) {
     loop.timers_.schedule(&c, timeout - idle);  // activity since arming: lazily re-arm
     return;

@@ -121,6 +121,8 @@ class EventLoop {
   void on_io_error(Connection& c, int err);
   void on_sent(Connection& c, size_t n);
   void on_closed(Connection& c);
+  // The backend saw the peer's FIN (RDHUP) while reading was stopped.
+  void on_peer_fin_while_paused(Connection& c);
   // The backend no longer reads c's write queue (c is closing): release its buffers now.
   void release_queue(Connection& c);
   // Connection::add_held_bytes: counts the bytes against the budget.
@@ -164,6 +166,10 @@ class EventLoop {
   uint64_t heavy_mark() const;
   void check_memory(Connection* grower);
   bool shed_worst();
+  void shed(Connection& c);
+  // A connection paused for memory that shows no progress this long while memory stays short
+  // is closed like a worst offender (its peer is gone or will not read).
+  static constexpr uint32_t kMemoryPauseLimitMs = 5000;
   void after_turn_memory();
   void leave_pressure();
   static void on_trim_timer(TimerNode* node);

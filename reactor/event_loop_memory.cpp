@@ -86,6 +86,13 @@ bool EventLoop::shed_worst() {
     }
   }
   if (!worst) return false;
+  shed(*worst);
+  return true;
+}
+
+void EventLoop::shed(Connection& c) {
+  Connection* worst = &c;
+  uint64_t most = weight(c);
   stats_.memory_closes.add();
   shed_pending_ += most;
   ++shed_unlogged_;
@@ -108,10 +115,9 @@ bool EventLoop::shed_worst() {
     // after the callback returns (flush_after_callback), and take no more bytes meanwhile.
     worst->set(Connection::kAbortPending);
     worst->set(Connection::kClosing);
-    return true;
+    return;
   }
   close_now(*worst, true);  // its peer is not reading: no point in a graceful FIN
-  return true;
 }
 
 // Once per loop turn: publish the gauges, leave the pressure state when memory fell back to
@@ -121,7 +127,9 @@ void EventLoop::after_turn_memory() {
   stats_.pool_buffers_in_use.set(pool_.held());
   stats_.pool_buffers_resident.set(pool_.held() + pool_.resident_free());
   if (pressure_ && memory_used() <= config_.buffer_memory / 2) leave_pressure();
-  if (!trim_timer_.armed() && pool_.resident_free() > kWarmBuffers)
+  if (!trim_timer_.armed() &&
+      (pool_.resident_free() > kWarmBuffers || backend_->idle_resident_buffers() > kWarmBuffers ||
+       external_peak_ > external_held_ + kMallocTrimBytes))
     timers_.schedule(&trim_timer_, kTrimDelayMs);
 }
 
@@ -139,6 +147,7 @@ void EventLoop::leave_pressure() {
 void EventLoop::on_trim_timer(TimerNode* node) {
   EventLoop* self = static_cast<TrimTimer*>(node)->loop;
   self->pool_.trim(kWarmBuffers);
+  self->backend_->trim_idle();
   self->stats_.pool_buffers_resident.set(self->pool_.held() + self->pool_.resident_free());
   // Protocol state (collected bodies) lives in malloc'd memory; glibc keeps freed heap for
   // reuse unless asked. Ask only after a large release, so the cost stays rare.

@@ -62,6 +62,11 @@ class IoBackend {
   // of the loop (io_uring multishot) should take one buffer at a time meanwhile.
   virtual void memory_pressure(bool /*on*/) {}
 
+  // Buffers the backend keeps outside the pool (the io_uring receive ring) that are idle but
+  // resident; trim_idle() gives their pages back (called from the loop's trim timer).
+  virtual size_t idle_resident_buffers() const { return 0; }
+  virtual void trim_idle() {}
+
   // One I/O phase: wait up to timeout_ms (-1 = forever, 0 = poll) and dispatch completions.
   virtual void poll(int timeout_ms) = 0;
 };

@@ -138,6 +138,8 @@ bool UringBackend::init(std::string* why) {
                           static_cast<unsigned short>(i), mask, static_cast<int>(i));
   io_uring_buf_ring_advance(br_, static_cast<int>(ring_entries_));
   ring_available_ = ring_entries_;
+  ring_dirty_.assign(ring_entries_, 0);
+  ring_held_.assign(ring_entries_, 0);
   pool.set_scarce_run(first_id_, ring_entries_);
   pool.set_release_hook([this](uint32_t id) { return take_back(id); });
   return true;
@@ -187,8 +189,39 @@ void UringBackend::cancel_everything() {
   }
 }
 
+void UringBackend::note_delivered(uint32_t bid) {
+  ++ring_deliveries_;
+  if (ring_dirty_[bid] && !ring_held_[bid]) --ring_dirty_idle_;
+  ring_dirty_[bid] = 1;
+  ring_held_[bid] = 1;
+}
+
+// Under load every ring buffer is used every few milliseconds and trimming would only add page
+// faults; when receives are few, the pages of the ring's idle buffers go back to the kernel
+// (the kernel faults in zeroed pages when it next fills one), so an idle server's ring costs
+// memory in proportion to what it recently received, not to its length.
+void UringBackend::trim_idle() {
+  uint64_t delivered = ring_deliveries_;
+  ring_deliveries_ = 0;
+  if (delivered > ring_entries_ / 4 || ring_dirty_idle_ == 0) return;
+  BufferPool& pool = loop_.buffers();
+  for (uint32_t i = 0; i < ring_entries_;) {
+    if (!ring_dirty_[i] || ring_held_[i]) {
+      ++i;
+      continue;
+    }
+    uint32_t j = i;
+    while (j < ring_entries_ && ring_dirty_[j] && !ring_held_[j]) ring_dirty_[j++] = 0;
+    pool.drop_pages(first_id_ + i, j - i);
+    ring_dirty_idle_ -= j - i;
+    i = j;
+  }
+}
+
 bool UringBackend::take_back(uint32_t id) {
   if (id < first_id_ || id >= first_id_ + ring_entries_) return false;
+  ring_held_[id - first_id_] = 0;
+  if (ring_dirty_[id - first_id_]) ++ring_dirty_idle_;
   io_uring_buf_ring_add(br_, loop_.buffers().address(id), loop_.buffers().buffer_size(),
                         static_cast<unsigned short>(id - first_id_),
                         io_uring_buf_ring_mask(ring_entries_), static_cast<int>(ring_returned_));
@@ -298,6 +331,27 @@ void UringBackend::arm_recv(Connection& c) {
 void UringBackend::stop_receive(Connection& c) {
   c.backend_bits_ &= ~kRecvWanted;
   cancel_recv(c);
+  // With no receive armed a reset or the peer's FIN would go unnoticed (and a paused
+  // connection would hold its memory until it times out): watch for them meanwhile.
+  if (!(c.backend_bits_ & kHupWatch) && !c.closed()) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_poll_add(s, c.fd_, POLLRDHUP);
+    io_uring_sqe_set_data64(s, tag(kOpHupPoll, c.gen_, c.slot_));
+    c.backend_bits_ |= kHupWatch;
+    ++c.pending_ops_;
+  }
+}
+
+void UringBackend::on_hup_poll_cqe(Connection& c, int res) {
+  c.backend_bits_ &= ~kHupWatch;
+  --c.pending_ops_;
+  if (c.closed() || res < 0 || (c.backend_bits_ & kRecvArmed)) return;  // a recv will tell
+  if (res & (POLLERR | POLLHUP)) {
+    if (c.backend_bits_ & (kSendInFlight | kWriteWait)) return;  // the send will tell
+    loop_.on_io_error(c, ECONNRESET);
+  } else if (res & POLLRDHUP) {
+    loop_.on_peer_fin_while_paused(c);
+  }
 }
 
 void UringBackend::cancel_recv(Connection& c) {
@@ -475,6 +529,7 @@ void UringBackend::handle(io_uring_cqe* cqe) {
   if (!c) {
     // Cannot happen while pending_ops_ keeps the slot alive; if it does, do not leak a buffer.
     if (flags & IORING_CQE_F_BUFFER) {
+      note_delivered(flags >> 16);
       loop_.buffers().adopt(first_id_ + (flags >> 16));
       loop_.buffers().release_id(first_id_ + (flags >> 16));
     }
@@ -492,6 +547,9 @@ void UringBackend::handle(io_uring_cqe* cqe) {
       break;
     case kOpWritePoll:
       on_write_poll_cqe(*c);
+      break;
+    case kOpHupPoll:
+      on_hup_poll_cqe(*c, res);
       break;
     default:
       break;
@@ -568,6 +626,7 @@ void UringBackend::on_recv_cqe(Connection& c, int res, uint32_t flags) {
   if (res > 0) {
     c.backend_bits_ |= kRecvSeen;
     ring_available_ -= 1;
+    note_delivered(flags >> 16);
     loop_.buffers().adopt(first_id_ + (flags >> 16));
     Buffer buf(&loop_.buffers(), first_id_ + (flags >> 16), 0, static_cast<uint32_t>(res));
     if (!c.closed()) loop_.on_received(c, std::move(buf));

@@ -40,6 +40,8 @@ class UringBackend final : public IoBackend {
   void unwatch(int fd, FdWatcher* w) override;
   void poll(int timeout_ms) override;
   void memory_pressure(bool on) override;
+  size_t idle_resident_buffers() const override { return ring_dirty_idle_; }
+  void trim_idle() override;
 
   const char* setup_mode() const { return setup_mode_; }
   uint32_t ring_buffers() const { return ring_entries_; }
@@ -54,6 +56,7 @@ class UringBackend final : public IoBackend {
     kOpCancel,
     kOpListenPoll,  // waits for a listener to become readable while out of descriptors
     kOpWritePoll,   // waits for a connection's socket to take more bytes
+    kOpHupPoll,     // notices a reset while a connection is not receiving
   };
   enum Bits : uint16_t {
     kRecvWanted = 1 << 0,
@@ -66,6 +69,7 @@ class UringBackend final : public IoBackend {
     kRecvSingle = 1 << 7,    // the armed recv is single-shot (the connection is backed up)
     kRecvSeen = 1 << 8,      // a receive completed: the connection may go multishot
     kWriteWait = 1 << 9,     // a POLLOUT poll is armed: the socket buffer was full
+    kHupWatch = 1 << 10,     // a poll for ERR/HUP is armed while receiving is stopped
   };
   // Queued buffers' worth of replies from which a connection receives one buffer at a time.
   static constexpr uint64_t kBackedUpBuffers = 1;
@@ -87,6 +91,7 @@ class UringBackend final : public IoBackend {
   bool backed_up(const Connection& c) const;
   void submit_send(Connection& c);
   void on_write_poll_cqe(Connection& c);
+  void on_hup_poll_cqe(Connection& c, int res);
   void cancel(uint64_t target);
   void maybe_finish_close(Connection& c);
   void handle(io_uring_cqe* cqe);
@@ -97,6 +102,7 @@ class UringBackend final : public IoBackend {
   bool unpin(Connection& c);  // false if a ring buffer is still queued
   void on_listen_poll_cqe(uint32_t index);
   bool take_back(uint32_t id);  // BufferPool release hook
+  void note_delivered(uint32_t bid);
   void cancel_everything();
   void rearm_starved();
   uint32_t alloc_send_ctx();
@@ -114,6 +120,12 @@ class UringBackend final : public IoBackend {
   uint32_t ring_returned_ = 0;     // buffers added since the last tail publish
   uint32_t ring_available_ = 0;    // buffers the kernel can still pick (as far as we know)
   std::vector<uint64_t> starved_;  // connections waiting for ring buffers after ENOBUFS
+  // Ring buffers the kernel filled at least once since their pages were last given back, and
+  // which of them are in the kernel's hands right now: idle ones can be trimmed.
+  std::vector<uint8_t> ring_dirty_;
+  std::vector<uint8_t> ring_held_;
+  size_t ring_dirty_idle_ = 0;
+  uint64_t ring_deliveries_ = 0;                    // since the last trim
   std::vector<std::unique_ptr<SendCtx>> send_ctx_;  // stable addresses while in flight
   uint32_t send_free_ = UINT32_MAX;
   std::vector<FdWatcher*> watchers_;

@@ -24,6 +24,7 @@ using reactor::Connection;
 class CollectedBody {
  public:
   static constexpr size_t kMapThreshold = 64 * 1024;
+  static constexpr size_t kKeepCapacity = 4 * 1024;
 
   CollectedBody() = default;
   CollectedBody(const CollectedBody&) = delete;
@@ -40,7 +41,7 @@ class CollectedBody {
     if (map_size_ == 0 && !small_.empty()) {
       memcpy(map_, small_.data(), small_.size());
       map_size_ = small_.size();
-      small_.clear();
+      std::string().swap(small_);  // its capacity (up to kMapThreshold) is not kept
     }
     memcpy(map_ + map_size_, piece.data(), piece.size());
     map_size_ += piece.size();
@@ -50,10 +51,14 @@ class CollectedBody {
     return map_ ? std::string_view(map_, map_size_) : std::string_view(small_);
   }
   size_t size() const { return map_ ? map_size_ : small_.size(); }
-  // Empties it: a mapping is unmapped, a small buffer keeps its capacity.
+  // Empties it: a mapping is unmapped; a small buffer keeps a modest capacity for the next
+  // request, but not tens of KiB per pooled connection state.
   void release() {
     unmap();
-    small_.clear();
+    if (small_.capacity() > kKeepCapacity)
+      std::string().swap(small_);
+    else
+      small_.clear();
   }
 
  private:

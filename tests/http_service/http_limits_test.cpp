@@ -368,10 +368,7 @@ TEST_P(HttpLimits, HeadCompletedInTimeIsServed) {
 // budget; once the connections are gone the server's RSS must come back to within 20% of the
 // figure before them (+2 MiB slack for a tiny baseline): per-connection state kept for reuse
 // must not keep a body's capacity. Prints before / during / after.
-// DISABLED_ until the loop side of the budget lands (connections paused by it must still see
-// their peer's reset, and idle pool slabs must go back to the kernel): run it with
-// --gtest_also_run_disabled_tests meanwhile.
-TEST_P(HttpLimits, DISABLED_UnfinishedChunkedBodiesGiveTheirMemoryBack) {
+TEST_P(HttpLimits, UnfinishedChunkedBodiesGiveTheirMemoryBack) {
   if (!start()) return;
   const pid_t pid = server_.pid();
   // Warm-up, so the baseline includes what any served request costs once: a chunked echo
