@@ -715,7 +715,11 @@ void EventLoop::begin_drain(uint64_t drain_timeout_ms) {
     flush_after_callback(c);
     if (!c.closed() && !c.has(Connection::kShutWr)) arm_idle_timer(c);
   });
-  if (drain_timeout_ms > 0) timers_.schedule(&drain_deadline_, drain_timeout_ms);
+  // 0 = no grace at all: whatever is still open is aborted now (not "wait forever").
+  if (drain_timeout_ms > 0)
+    timers_.schedule(&drain_deadline_, drain_timeout_ms);
+  else
+    on_drain_deadline(&drain_deadline_);
 }
 
 void EventLoop::on_drain_deadline(TimerNode* node) {

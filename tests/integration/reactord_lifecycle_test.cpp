@@ -258,6 +258,26 @@ TEST_P(Lifecycle, SecondSignalStopsAtOnce) {
   EXPECT_FALSE(pump.error().empty());  // the connection was cut, not finished
 }
 
+// --drain-timeout 0 means no grace: what is still open is aborted at once and the process
+// exits 0 (it used to mean "wait forever": a busy transfer kept the server running).
+TEST_P(Lifecycle, DrainTimeoutZeroAbortsAtOnce) {
+  RT_START_REACTORD(server_, GetParam(), {"--drain-timeout", "0", "--listen", "echo=127.0.0.1:0"});
+  std::string err;
+  rt::Fd fd = rt::connect_to(server_.address("echo"), 10000, &err);
+  ASSERT_TRUE(fd) << err;
+  // A transfer that keeps going would keep a drain with any grace from finishing.
+  rt::StreamPump pump(fd.get(), 1ull << 40, 8, rt::Transform::kIdentity);
+  ASSERT_TRUE(pump.run(10000, true, true, [&] { return pump.received() >= (1u << 20); }))
+      << pump.error();
+  std::thread busy([&] { pump.run(60000); });  // ends when the server goes away
+  server_.child().signal(SIGTERM);
+  auto st = server_.child().wait(20000);
+  busy.join();
+  ASSERT_TRUE(st.has_value()) << "--drain-timeout 0 did not end the drain";
+  EXPECT_EQ(rt::describe_status(*st), "exit 0") << server_.child().stderr_text();
+  EXPECT_FALSE(pump.error().empty());  // the connection was cut, not finished
+}
+
 // --drain-timeout bounds how long a drain waits for connections to finish. A client that
 // stops reading for a moment (2 s, well inside a 60 s drain timeout) while replies are queued
 // for it must still get every byte once it reads again.
