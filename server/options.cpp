@@ -37,8 +37,11 @@ std::string quoted(std::string_view text) {
 using reactor::parse_bytes;
 using reactor::parse_int;
 
+// At most 2,000,000 s (23 days): the loop keeps per-connection activity times as 32-bit
+// milliseconds, compared by difference, which holds for spans below 2^31 ms (24.8 days).
+constexpr double kMaxSeconds = 2000000;
 bool parse_seconds(std::string_view text, double* out) {
-  return reactor::parse_double(text, 0, 86400 * 365, out);
+  return reactor::parse_double(text, 0, kMaxSeconds, out);
 }
 
 // 1048576 -> "1m": byte counts in messages as the user would write them.
@@ -123,7 +126,7 @@ OptionDef seconds_opt(std::string_view key, Reload reload, double Options::*fiel
   d.parse = [field](std::string_view text, Options* o, std::string* why) {
     double v;
     if (!parse_seconds(text, &v)) {
-      *why = quoted(text) + " is not a number of seconds >= 0";
+      *why = quoted(text) + " is not a number of seconds from 0 to 2000000";
       return false;
     }
     // Timers count whole milliseconds: 0.0004 would round to 0, which means "off" (or "at

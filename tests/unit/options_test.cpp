@@ -157,6 +157,16 @@ TEST(Options, IdleAndDrainTimeouts) {
 
 // Timers count whole milliseconds: a positive value below 1 ms would round to 0, which means
 // "off" (idle, header) or "at once" (drain). Refused, naming the flag; the file says the same.
+// Activity times are 32-bit milliseconds in the loop, compared by difference: a timeout of
+// 2^32 ms (49.7 days) or more could never expire. Timeouts are capped at 2,000,000 s.
+TEST(Options, TimeoutsAboveTwentyThreeDaysAreRefused) {
+  for (const char* flag : {"--idle-timeout", "--drain-timeout", "--header-timeout"}) {
+    expect_usage_error({flag, "2000001"}, {flag, "2000001", "2000000"});
+    expect_usage_error({flag, "31536000"}, {flag, "31536000"});  // a year: used to be taken
+    parse_ok({flag, "2000000"});
+  }
+}
+
 TEST(Options, SubMillisecondTimeoutsAreRefused) {
   for (const char* flag : {"--idle-timeout", "--drain-timeout", "--header-timeout"}) {
     for (const char* bad : {"0.0004", "0.0009", "1e-5", "0.0000001"})
