@@ -625,7 +625,7 @@ void UringBackend::on_recv_cqe(Connection& c, int res, uint32_t flags) {
   }
   if (res > 0) {
     c.backend_bits_ |= kRecvSeen;
-    ring_available_ -= 1;
+    if (ring_available_ > 0) --ring_available_;  // an estimate: never below zero
     note_delivered(flags >> 16);
     loop_.buffers().adopt(first_id_ + (flags >> 16));
     Buffer buf(&loop_.buffers(), first_id_ + (flags >> 16), 0, static_cast<uint32_t>(res));
