@@ -15,7 +15,7 @@ BufferPool::BufferPool(uint32_t buffer_size, uint32_t max_buffers, uint32_t buff
       per_slab_(buffers_per_slab == 0 ? 1 : buffers_per_slab) {
   if (buffer_size_ == 0) throw std::invalid_argument("BufferPool: buffer_size must be > 0");
   slabs_.reserve((max_buffers_ + per_slab_ - 1) / per_slab_);
-  dirty_.assign(max_buffers_, 0);
+
   free_.reserve(per_slab_);
 }
 
@@ -42,16 +42,9 @@ bool BufferPool::grow() {
 
 size_t BufferPool::trim(size_t keep) {
   affinity_.assert_owner();
-  if (free_.size() <= keep || resident_free_ == 0) return 0;
+  if (free_.size() <= keep) return 0;
   // free_ is LIFO: the front holds the buffers unused for longest.
-  std::vector<uint32_t> cold;
-  for (size_t i = 0, n = free_.size() - keep; i < n; ++i) {
-    uint32_t id = free_[i];
-    if (dirty_[id]) {
-      cold.push_back(id);
-      dirty_[id] = 0;
-    }
-  }
+  std::vector<uint32_t> cold(free_.begin(), free_.end() - static_cast<std::ptrdiff_t>(keep));
   std::sort(cold.begin(), cold.end());
   // One madvise per run of adjacent buffers (drop_pages splits it at slab boundaries).
   for (size_t i = 0; i < cold.size();) {
@@ -60,7 +53,6 @@ size_t BufferPool::trim(size_t keep) {
     drop_pages(cold[i], static_cast<uint32_t>(j - i));
     i = j;
   }
-  resident_free_ -= cold.size();
   return cold.size();
 }
 

@@ -96,13 +96,13 @@ class BufferPool {
 
   // Gives the pages of free buffers back to the kernel (madvise), keeping the `keep` most
   // recently used ones warm; returns how many buffers were trimmed. The buffers stay in the
-  // pool: the next use faults in zeroed pages.
+  // pool: the next use faults in zeroed pages. Nothing is tracked per buffer on the hot path,
+  // so a trim covers every cold free buffer, trimmed before or not (cheap for those).
   size_t trim(size_t keep);
+  size_t free_count() const { return free_.size(); }
   // Gives back the pages of buffers [id, id + count) (slabs are separate mappings: the range
   // is split at their boundaries). For buffers of a reserved run, whose owner knows them idle.
   void drop_pages(uint32_t id, uint32_t count);
-  // Free buffers whose pages may be resident (used since their last trim).
-  size_t resident_free() const { return resident_free_; }
 
   // Reserves `count` fresh buffer ids in one contiguous run for a provided-buffer ring; those
   // ids are then owned by the caller and come back through release_id() (which calls the hook).
@@ -134,8 +134,6 @@ class BufferPool {
   uint32_t per_slab_;
   uint32_t allocated_ = 0;
   uint32_t held_ = 0;
-  size_t resident_free_ = 0;
-  std::vector<uint8_t> dirty_;  // per id: used since its last trim
   std::vector<char*> slabs_;
   std::vector<uint32_t> free_;  // LIFO: the most recently used buffer is the warmest in cache
   std::function<bool(uint32_t)> release_hook_;
@@ -173,10 +171,6 @@ inline uint32_t BufferPool::acquire_id() {
   uint32_t id = free_.back();
   free_.pop_back();
   ++held_;
-  if (dirty_[id])
-    --resident_free_;
-  else
-    dirty_[id] = 1;
   return id;
 }
 
@@ -191,7 +185,6 @@ inline void BufferPool::release_id(uint32_t id) {
   --held_;
   if (release_hook_ && release_hook_(id)) return;
   free_.push_back(id);
-  ++resident_free_;  // acquire_id marked it dirty
 }
 
 }  // namespace reactor

@@ -225,17 +225,7 @@ void EpollBackend::conn_event(Connection& c, uint32_t events) {
     loop_.on_connected(c, err);
     if (c.closed()) return;
   }
-  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.backend_bits_ |= kHup;
-  if ((events & EPOLLRDHUP) && !(c.backend_bits_ & kRecvOn)) loop_.on_peer_fin_while_paused(c);
-  if ((events & (EPOLLHUP | EPOLLERR)) && !(c.backend_bits_ & kRecvOn) && c.wq_.empty()) {
-    // Reset while we were not reading (paused by the memory budget, say) and with nothing to
-    // send that would find out: end it now rather than hold its memory until it times out.
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(c.fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = ECONNRESET;
-    loop_.on_io_error(c, err);
-    return;
-  }
+  if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !hangup(c, events)) return;
   if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
     c.backend_bits_ |= kWritable;
     if (!c.wq_.empty()) flush(c);
@@ -245,6 +235,24 @@ void EpollBackend::conn_event(Connection& c, uint32_t events) {
     c.backend_bits_ |= kReadable;
     if (c.backend_bits_ & kRecvOn) do_read(c);
   }
+}
+
+// RDHUP/HUP/ERR. Returns false when the connection was ended here.
+bool EpollBackend::hangup(Connection& c, uint32_t events) {
+  c.backend_bits_ |= kHup;
+  if (c.backend_bits_ & kRecvOn) return true;  // the reads will see the EOF or the error
+  if (events & EPOLLRDHUP) loop_.on_peer_fin_while_paused(c);
+  if ((events & (EPOLLHUP | EPOLLERR)) && !(c.backend_bits_ & kRecvOn) && c.wq_.empty() &&
+      !c.closed()) {
+    // Reset while we were not reading (paused by the memory budget, say) and with nothing to
+    // send that would find out: end it now rather than hold its memory until it times out.
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c.fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = ECONNRESET;
+    loop_.on_io_error(c, err);
+    return false;
+  }
+  return !c.closed();
 }
 
 void EpollBackend::do_read(Connection& c) {

@@ -54,6 +54,7 @@ class EpollBackend final : public IoBackend {
   void on_event(uint64_t data, uint32_t events);
   void fail_connect_later(Connection& c, int err);
   void conn_event(Connection& c, uint32_t events);
+  bool hangup(Connection& c, uint32_t events);
   void do_read(Connection& c);
   void do_accept(Listener& l);
   void defer(uint64_t t);

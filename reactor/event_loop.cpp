@@ -42,7 +42,7 @@ EventLoop::EventLoop(const LoopConfig& config)
   drain_deadline_.set_callback(&EventLoop::on_drain_deadline);
   trim_timer_.loop = this;
   trim_timer_.set_callback(&EventLoop::on_trim_timer);
-  stats_.memory_limit.set(config_.buffer_memory);
+  after_turn_memory();  // gauges and pressure_mark_ from the config
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (config_.admission) admission_index_ = config_.admission->attach(this);
 }
@@ -87,7 +87,7 @@ void EventLoop::run() {
     if (!woke_) now_ms_ = monotonic_ms();
     timers_.advance(now_ms_);
     free_closed();
-    after_turn_memory();
+    if ((++turns_ & 15) == 0 || pressure_) after_turn_memory();
     if (draining_ && live_ == 0) running_ = false;
   }
   running_ = false;
@@ -120,6 +120,8 @@ void EventLoop::for_each_connection(const std::function<void(Connection&)>& fn) 
 
 Listener& EventLoop::add_listener(int fd, ConnectionHandler* handler, std::string protocol) {
   affinity_.assert_owner();
+  // 0xffff marks a client connection's listener index (Connection::listener_).
+  if (listeners_.size() >= 0xffff) throw std::runtime_error("too many listeners on one loop");
   auto l = std::make_unique<Listener>();
   l->fd = fd;
   l->index = static_cast<uint16_t>(listeners_.size());
@@ -209,7 +211,7 @@ void EventLoop::serve_accepted(Listener& l, int fd) {
 // waits here, accepted but not served, until that close completes and hands its unit over,
 // so the number served never exceeds --max-conns even for a moment.
 void EventLoop::admit_when_full(Listener& l, int fd) {
-  if (!draining_) {
+  if (!draining_ && admission_index_ != Admission::kNone) {
     parked_.push_back(Parked{fd, l.index});
     if (reclaim_for(admission_index_, /*claimed=*/false)) return;
     uint32_t peer = config_.admission->claim_peer(admission_index_);
@@ -440,9 +442,8 @@ void EventLoop::on_io_error(Connection& c, int err) {
 }
 
 void EventLoop::flush_after_callback(Connection& c) {
-  if (c.closed()) return;
-  if (c.has(Connection::kAbortPending)) {  // shed by the memory budget during its callback
-    close_now(c, true);
+  if (c.flags_ & (Connection::kClosed | Connection::kAbortPending)) {
+    if (!c.closed()) close_now(c, true);  // shed by the memory budget during its callback
     return;
   }
   if (!c.wq_.empty()) backend_->flush(c);
@@ -608,6 +609,7 @@ void EventLoop::on_closed(Connection& c) {
   if (c.held_ > 0) {  // the protocol did not give it all back: the connection is gone anyway
     external_held_ -= std::min(external_held_, c.held_);
     c.held_ = 0;
+    update_pressure_mark();
   }
   stats_.closed.add();
   stats_.active.sub();
@@ -625,10 +627,12 @@ void EventLoop::on_closed(Connection& c) {
 void EventLoop::on_held_bytes(Connection& c, int64_t delta) {
   if (delta < 0) {
     external_held_ -= std::min<uint64_t>(external_held_, static_cast<uint64_t>(-delta));
+    update_pressure_mark();
     return;
   }
   external_held_ += static_cast<uint64_t>(delta);
   external_peak_ = std::max(external_peak_, external_held_);
+  update_pressure_mark();
   if (over_pressure_mark()) check_memory(&c);
 }
 

@@ -160,9 +160,11 @@ class EventLoop {
   void resume_reading(Connection& c);
   uint64_t resume_mark(const Connection& c) const;
   // Memory budget policy (event_loop_memory.cpp).
-  bool over_pressure_mark() const {
-    return config_.buffer_memory != 0 && memory_used() > config_.buffer_memory / 4 * 3;
-  }
+  // Checked where memory grows (a send queued, a buffer kept, held bytes added), so it is one
+  // compare: pool buffers held against 3/4 of the budget less the protocols' held bytes, in
+  // buffers (recomputed when either changes; SIZE_MAX when the budget is off).
+  bool over_pressure_mark() const { return pool_.held() > pressure_buffers_; }
+  void update_pressure_mark();
   uint64_t heavy_mark() const;
   void check_memory(Connection* grower);
   bool shed_worst();
@@ -234,6 +236,9 @@ class EventLoop {
   uint64_t external_peak_ = 0;  // highest external_held_ since the last trim
   uint64_t shed_pending_ = 0;   // bytes of shed connections not yet released (io_uring)
   bool pressure_ = false;       // memory above 3/4 of the budget (until below 1/2)
+  size_t pressure_buffers_ = SIZE_MAX;
+  uint32_t turns_ = 0;          // memory bookkeeping runs every 16th turn
+  size_t trimmed_free_ = 0;     // pool free count right after the last trim
   uint64_t shed_log_ms_ = 0;    // last "memory budget exceeded" log line
   uint64_t shed_unlogged_ = 0;  // connections shed since
   uint64_t shed_largest_ = 0;

@@ -120,15 +120,28 @@ void EventLoop::shed(Connection& c) {
   close_now(*worst, true);  // its peer is not reading: no point in a graceful FIN
 }
 
-// Once per loop turn: publish the gauges, leave the pressure state when memory fell back to
-// half the budget, and schedule giving idle pool pages back.
+void EventLoop::update_pressure_mark() {
+  const uint64_t limit = config_.buffer_memory;
+  const uint64_t mark = limit / 4 * 3;
+  if (limit == 0)
+    pressure_buffers_ = SIZE_MAX;
+  else
+    pressure_buffers_ = mark > external_held_ ? (mark - external_held_) / pool_.buffer_size() : 0;
+}
+
+// Every 16th loop turn (each turn under pressure): publish the gauges, leave the pressure
+// state when memory fell back to half the budget, and schedule giving idle pool pages back.
 void EventLoop::after_turn_memory() {
+  const uint64_t limit = config_.buffer_memory;  // a reload may have changed it
+  update_pressure_mark();
+  stats_.memory_limit.set(limit);
   stats_.memory_used.set(memory_used());
   stats_.pool_buffers_in_use.set(pool_.held());
-  stats_.pool_buffers_resident.set(pool_.held() + pool_.resident_free());
-  if (pressure_ && memory_used() <= config_.buffer_memory / 2) leave_pressure();
+  if (pressure_ && memory_used() <= limit / 2) leave_pressure();
+  // A trim is due when free buffers beyond the warm set came back since the last one.
   if (!trim_timer_.armed() &&
-      (pool_.resident_free() > kWarmBuffers || backend_->idle_resident_buffers() > kWarmBuffers ||
+      ((pool_.free_count() > kWarmBuffers && pool_.free_count() != trimmed_free_) ||
+       backend_->idle_resident_buffers() > kWarmBuffers ||
        external_peak_ > external_held_ + kMallocTrimBytes))
     timers_.schedule(&trim_timer_, kTrimDelayMs);
 }
@@ -136,7 +149,6 @@ void EventLoop::after_turn_memory() {
 void EventLoop::leave_pressure() {
   pressure_ = false;
   backend_->memory_pressure(false);
-  stats_.memory_limit.set(config_.buffer_memory);  // a reload may have changed it
   for (uint32_t s = 0; s < slots_used_; ++s) {
     Connection& c = slot(s);
     if (c.fd_ < 0 || c.closed() || !c.has(Connection::kMemoryPaused)) continue;
@@ -147,8 +159,12 @@ void EventLoop::leave_pressure() {
 void EventLoop::on_trim_timer(TimerNode* node) {
   EventLoop* self = static_cast<TrimTimer*>(node)->loop;
   self->pool_.trim(kWarmBuffers);
+  self->trimmed_free_ = self->pool_.free_count();
   self->backend_->trim_idle();
-  self->stats_.pool_buffers_resident.set(self->pool_.held() + self->pool_.resident_free());
+  // Resident now: what is held, the warm free buffers and what the backend keeps.
+  self->stats_.pool_buffers_resident.set(self->pool_.held() +
+                                         std::min(self->pool_.free_count(), kWarmBuffers) +
+                                         self->backend_->idle_resident_buffers());
   // Protocol state (collected bodies) lives in malloc'd memory; glibc keeps freed heap for
   // reuse unless asked. Ask only after a large release, so the cost stays rare.
   if (self->external_peak_ > self->external_held_ + kMallocTrimBytes) malloc_trim(0);

@@ -40,12 +40,14 @@ void TimerWheel::schedule(TimerNode* node, uint64_t delay_ms) {
   affinity_.assert_owner();
   if (node->armed()) node->cancel();
   // Round up, and never into the slot being processed now: a timer always waits >= 1 tick.
-  // Neither step may wrap: a delay near UINT64_MAX (in effect "never") would otherwise become
-  // a timer that fires on the next tick. The deadline saturates instead (it then never fires).
-  uint64_t ticks = delay_ms / tick_ms_ + (delay_ms % tick_ms_ != 0 ? 1 : 0);
+  // A delay near UINT64_MAX (in effect "never") must not wrap into a timer for the next tick:
+  // clamp it to 2^62 ms (146 million years; the tick count since start stays far below 2^62),
+  // so neither the rounding nor the deadline can overflow. One compare on the hot path.
+  constexpr uint64_t kNeverMs = 1ull << 62;
+  if (delay_ms > kNeverMs) delay_ms = kNeverMs;
+  uint64_t ticks = (delay_ms + tick_ms_ - 1) / tick_ms_;
   if (ticks == 0) ticks = 1;
-  uint64_t base = now_tick_ > current_ ? now_tick_ : current_;
-  node->deadline_ = ticks > UINT64_MAX - base ? UINT64_MAX : base + ticks;
+  node->deadline_ = (now_tick_ > current_ ? now_tick_ : current_) + ticks;
   uint32_t slot = static_cast<uint32_t>(node->deadline_ & (kSlots - 1));
   TimerNode* head = &heads_[slot];
   node->next_ = head;

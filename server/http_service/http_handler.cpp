@@ -388,6 +388,23 @@ bool HttpHandler::on_head(Connection& c, HttpConn& h) {
     send_error(c, h, http::kStatusContentTooLarge, true);
     return false;
   }
+  // The common case first, before the routing below builds its helpers: GET (or HEAD) of a
+  // fixed page.
+  if (is_get || is_head) {
+    std::string_view type, page;
+    if (path_is(t, "/plaintext")) {
+      type = "text/plain";
+      page = kPlainBody;
+    } else if (path_is(t, "/json")) {
+      type = "application/json";
+      page = kJsonBody;
+    }
+    if (!page.empty()) {
+      send_simple(c, h, http::kStatusOk, type, page, is_head);
+      if (h.body.done()) finish_request(c, h);
+      return c.is_open();
+    }
+  }
   const bool close = !h.keep_alive;
   // The methods a path answers, in its Allow header (405, OPTIONS).
   constexpr std::string_view kReadOnly = "GET, HEAD, OPTIONS";
