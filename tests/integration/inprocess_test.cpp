@@ -308,6 +308,69 @@ TEST_P(InProcess, QueuedReceivesArePackedNotHeldWhole) {
   EXPECT_LE(held_bytes, queued + queued / 8 + 2 * 16384);
 }
 
+// Out of pool buffers, the loop closes the connection holding the most, never the one that
+// merely asked for a buffer, and never stops reading for everyone: a non-reading hog holds
+// most of a small pool, then an innocent client's echo needs buffers. Before, epoll deferred
+// every read for want of a buffer (the innocent froze) and io_uring aborted the innocent.
+TEST_P(InProcess, PoolExhaustionClosesTheBiggestHolderNotTheAsker) {
+  cfg_.threads = 1;
+  cfg_.tune_listener = [](int fd) {
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  };
+  reactor::LoopConfig loop;
+  loop.high_water = 64u << 20;      // no watermark pause
+  loop.buffer_memory = 1ull << 30;  // no budget: this is about the pool itself
+  loop.uring_ring_buffers = 32;     // io_uring takes its ring out of the pool first
+  loop.max_buffers = GetParam() == BackendKind::kIoUring ? 32 + 72 : 72;
+  START_OR_SKIP(loop);
+  auto small_client = [&](rt::Fd* out) {
+    rt::Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
+    int small = 4096;
+    setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    reactor::SocketAddress a = server_.address("echo");
+    ASSERT_EQ(::connect(fd.get(), a.get(), a.len), 0) << strerror(errno);
+    *out = std::move(fd);
+  };
+  rt::Fd hog;
+  small_client(&hog);
+  if (HasFatalFailure()) return;
+  const std::string chunk(8192, 'h');
+  for (int i = 0; i < 112; ++i) {  // 56 buffers' worth, never read
+    std::string err;
+    ASSERT_TRUE(rt::send_all(hog.get(), chunk, 10000, &err)) << err;
+    rt::sleep_ms(1);
+  }
+  size_t held = 0;
+  ASSERT_TRUE(rt::wait_until(
+      [&] {
+        size_t before = held;
+        EXPECT_TRUE(on_loop0(server_, [&](reactor::EventLoop& l) { held = l.buffers().held(); }));
+        return held > 40 && held == before;
+      },
+      10000, 200))
+      << held << " buffers held";
+  // The innocent client does not read at first either, so its echo must be queued: it asks
+  // for buffers the hog holds.
+  rt::Fd innocent;
+  small_client(&innocent);
+  if (HasFatalFailure()) return;
+  const std::string payload = rt::random_bytes(320 << 10, 77);
+  std::string err;
+  ASSERT_TRUE(rt::send_all(innocent.get(), payload, 10000, &err)) << err;
+  rt::RecvResult echo = rt::recv_exact(innocent.get(), payload.size(), 20000);
+  ASSERT_EQ(echo.end, rt::RecvEnd::kCount)
+      << rt::recv_end_name(echo.end) << " after " << echo.data.size() << " bytes";
+  EXPECT_TRUE(echo.data == payload);
+  // The hog was closed (reset: its queue was dropped).
+  rt::RecvResult gone = rt::recv_until_eof(hog.get(), 10000, 64u << 20);
+  EXPECT_NE(gone.end, rt::RecvEnd::kTimeout) << "the hog is still open";
+  EXPECT_GE(server_.sum(&LoopStats::memory_closes), 1u);
+  EXPECT_GE(server_.sum(&LoopStats::pool_exhausted), 1u);
+}
+
 // Sequential short connections reuse one slot (the free list is LIFO), so the slot's
 // generation climbs by one per connection. Started just below the completion tag's
 // generation width, 40 connections cross the wrap point: each must still be served, closed
