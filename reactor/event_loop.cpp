@@ -667,7 +667,7 @@ void EventLoop::on_conn_timer(TimerNode* node) {
   uint32_t idle = loop.rel_now() - c.last_active_ms_;
   if (c.has(Connection::kMemoryPaused) && loop.pressure_) {
     if (idle >= kMemoryPauseLimitMs) {
-      loop.shed(c);
+      loop.shed(c, "paused for memory without progress");
       return;
     }
     loop.timers_.schedule(&c, kMemoryPauseLimitMs - idle);

@@ -167,8 +167,8 @@ class EventLoop {
   void update_pressure_mark();
   uint64_t heavy_mark() const;
   void check_memory(Connection* grower);
-  bool shed_worst();
-  void shed(Connection& c);
+  bool shed_worst(const char* why);
+  void shed(Connection& c, const char* why);
   // A connection paused for memory that shows no progress this long while memory stays short
   // is closed like a worst offender (its peer is gone or will not read).
   static constexpr uint32_t kMemoryPauseLimitMs = 5000;

@@ -63,17 +63,17 @@ void EventLoop::check_memory(Connection* grower) {
   for (int guard = 0; guard < 64; ++guard) {
     uint64_t used = memory_used();
     if (used - std::min(used, shed_pending_) <= limit) break;
-    if (!shed_worst()) break;
+    if (!shed_worst("memory budget exceeded")) break;
   }
 }
 
 void EventLoop::on_pool_exhausted(Connection* asker) {
   (void)asker;  // it is shed only if it holds the most, like anyone else
   stats_.pool_exhausted.add();
-  shed_worst();
+  shed_worst("buffer pool exhausted");
 }
 
-bool EventLoop::shed_worst() {
+bool EventLoop::shed_worst(const char* why) {
   Connection* worst = nullptr;
   uint64_t most = 0;
   for (uint32_t s = 0; s < slots_used_; ++s) {
@@ -86,11 +86,11 @@ bool EventLoop::shed_worst() {
     }
   }
   if (!worst) return false;
-  shed(*worst);
+  shed(*worst, why);
   return true;
 }
 
-void EventLoop::shed(Connection& c) {
+void EventLoop::shed(Connection& c, const char* why) {
   Connection* worst = &c;
   uint64_t most = weight(c);
   stats_.memory_closes.add();
@@ -99,9 +99,9 @@ void EventLoop::shed(Connection& c) {
   shed_largest_ = std::max(shed_largest_, most);
   if (shed_log_ms_ == 0 || now_ms_ - shed_log_ms_ >= kShedLogIntervalMs) {
     LOG_WARN(
-        "memory budget exceeded (%llu of %llu bytes held): closed %llu connection(s) "
-        "holding the most (largest %llu bytes) since the last report",
-        static_cast<unsigned long long>(memory_used()),
+        "%s (%llu of %llu bytes held): closed %llu connection(s) holding the most (largest "
+        "%llu bytes) since the last report",
+        why, static_cast<unsigned long long>(memory_used()),
         static_cast<unsigned long long>(config_.buffer_memory),
         static_cast<unsigned long long>(shed_unlogged_),
         static_cast<unsigned long long>(shed_largest_));
