@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -15,6 +16,26 @@
 namespace {
 
 using reactor::BackendKind;
+
+// An echo transfer that never ends on its own (1 MiB through first), pumped by a thread
+// until the server goes away.
+struct BusyTransfer {
+  rt::Fd fd;
+  std::unique_ptr<rt::StreamPump> pump;
+  std::thread thread;
+  void start(const reactor::SocketAddress& addr) {
+    std::string err;
+    fd = rt::connect_to(addr, 10000, &err);
+    ASSERT_TRUE(fd) << err;
+    pump = std::make_unique<rt::StreamPump>(fd.get(), 1ull << 40, 8, rt::Transform::kIdentity);
+    ASSERT_TRUE(pump->run(10000, true, true, [&] { return pump->received() >= (1u << 20); }))
+        << pump->error();
+    thread = std::thread([this] { pump->run(60000); });
+  }
+  ~BusyTransfer() {
+    if (thread.joinable()) thread.join();
+  }
+};
 
 class Lifecycle : public testing::TestWithParam<BackendKind> {
  protected:
@@ -237,14 +258,12 @@ TEST_P(Lifecycle, IdleTimeoutSparesFreshConnectionAfterQuietPeriod) {
 // A second SIGTERM during a drain stops at once (and still exits 0).
 TEST_P(Lifecycle, SecondSignalStopsAtOnce) {
   RT_START_REACTORD(server_, GetParam(), {"--drain-timeout", "60", "--listen", "echo=127.0.0.1:0"});
-  std::string err;
-  rt::Fd fd = rt::connect_to(server_.address("echo"), 10000, &err);
-  ASSERT_TRUE(fd) << err;
   // A transfer that keeps going keeps the drain from finishing on its own.
-  rt::StreamPump pump(fd.get(), 1ull << 40, 8, rt::Transform::kIdentity);
-  ASSERT_TRUE(pump.run(10000, true, true, [&] { return pump.received() >= (1u << 20); }))
-      << pump.error();
-  std::thread busy([&] { pump.run(60000); });  // ends when the server goes away
+  BusyTransfer t;
+  t.start(server_.address("echo"));
+  if (HasFatalFailure()) return;
+  rt::StreamPump& pump = *t.pump;
+  std::thread& busy = t.thread;
   server_.child().signal(SIGTERM);
   EXPECT_TRUE(server_.child().wait_for_stderr(
       [](const std::string& l) { return l.find("draining") != std::string::npos; }, 10000));
@@ -262,14 +281,12 @@ TEST_P(Lifecycle, SecondSignalStopsAtOnce) {
 // exits 0 (it used to mean "wait forever": a busy transfer kept the server running).
 TEST_P(Lifecycle, DrainTimeoutZeroAbortsAtOnce) {
   RT_START_REACTORD(server_, GetParam(), {"--drain-timeout", "0", "--listen", "echo=127.0.0.1:0"});
-  std::string err;
-  rt::Fd fd = rt::connect_to(server_.address("echo"), 10000, &err);
-  ASSERT_TRUE(fd) << err;
   // A transfer that keeps going would keep a drain with any grace from finishing.
-  rt::StreamPump pump(fd.get(), 1ull << 40, 8, rt::Transform::kIdentity);
-  ASSERT_TRUE(pump.run(10000, true, true, [&] { return pump.received() >= (1u << 20); }))
-      << pump.error();
-  std::thread busy([&] { pump.run(60000); });  // ends when the server goes away
+  BusyTransfer t;
+  t.start(server_.address("echo"));
+  if (HasFatalFailure()) return;
+  rt::StreamPump& pump = *t.pump;
+  std::thread& busy = t.thread;
   server_.child().signal(SIGTERM);
   auto st = server_.child().wait(20000);
   busy.join();
