@@ -213,7 +213,10 @@ void EventLoop::serve_accepted(Listener& l, int fd) {
 void EventLoop::admit_when_full(Listener& l, int fd) {
   if (!draining_ && admission_index_ != Admission::kNone) {
     parked_.push_back(Parked{fd, l.index});
-    if (reclaim_for(admission_index_, /*claimed=*/false)) return;
+    if (reclaim_for(admission_index_, /*claimed=*/false)) {
+      hold_accepts();
+      return;
+    }
     uint32_t peer = config_.admission->claim_peer(admission_index_);
     uint32_t me = admission_index_;
     if (peer != Admission::kNone && me != Admission::kNone &&
@@ -222,8 +225,10 @@ void EventLoop::admit_when_full(Listener& l, int fd) {
             p.config_.admission->add_claimable(p.admission_index_, 1);  // the claim is void
             p.config_.admission->post(me, [](EventLoop& l) { l.reject_parked(); });
           }
-        }))
+        })) {
+      hold_accepts();
       return;
+    }
     parked_.pop_back();
   }
   stats_.rejected_max_conns.add();
@@ -259,6 +264,26 @@ void EventLoop::hand_over_unit(uint32_t requester) {
     config_.admission->give_back();
 }
 
+// While a newcomer waits for a unit, this loop accepts no more: the next ones wait in the
+// kernel's accept queue (costing no descriptor here) instead of piling up accepted, so the
+// descriptors open never exceed --max-conns by more than the one waiting per loop.
+void EventLoop::hold_accepts() {
+  if (parked_head_ == parked_.size() || accepts_held_) return;
+  accepts_held_ = true;
+  for (auto& l : listeners_) {
+    if (l->fd >= 0 && l->accepting) backend_->stop_accept(*l);
+  }
+}
+
+void EventLoop::release_accepts() {
+  if (!accepts_held_ || parked_head_ != parked_.size()) return;
+  accepts_held_ = false;
+  if (draining_) return;
+  for (auto& l : listeners_) {
+    if (l->fd >= 0 && !l->accepting) backend_->start_accept(*l);
+  }
+}
+
 void EventLoop::admit_parked() {
   if (parked_head_ == parked_.size()) {  // nobody waits any more (drain closed them)
     config_.admission->give_back();
@@ -266,6 +291,7 @@ void EventLoop::admit_parked() {
   }
   Parked p = parked_[parked_head_++];
   if (parked_head_ == parked_.size()) parked_.clear(), parked_head_ = 0;
+  release_accepts();
   if (draining_ || p.listener >= listeners_.size()) {
     ::close(p.fd);
     config_.admission->give_back();
@@ -279,6 +305,7 @@ void EventLoop::reject_parked() {
   ::close(parked_[parked_head_++].fd);
   if (parked_head_ == parked_.size()) parked_.clear(), parked_head_ = 0;
   stats_.rejected_max_conns.add();
+  release_accepts();
 }
 
 void EventLoop::close_parked() {
@@ -288,6 +315,7 @@ void EventLoop::close_parked() {
   }
   parked_.clear();
   parked_head_ = 0;
+  accepts_held_ = false;  // only at drain and exit: the listeners are closing anyway
 }
 
 void EventLoop::open_connection(Connection& c) {

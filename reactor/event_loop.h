@@ -187,6 +187,8 @@ class EventLoop {
   void admit_parked();
   void reject_parked();
   void close_parked();
+  void hold_accepts();
+  void release_accepts();
 
  public:
   // Closes this loop's longest-idle reclaimable connection; false when there is none.
@@ -251,6 +253,7 @@ class EventLoop {
   size_t parked_head_ = 0;
   uint32_t admission_index_ = UINT32_MAX;  // Admission::kNone
   bool destroying_ = false;
+  bool accepts_held_ = false;  // listeners stopped while a newcomer waits for a unit
   bool running_ = false;
   bool draining_ = false;
   bool woke_ = false;  // on_wakeup() ran during this turn's poll

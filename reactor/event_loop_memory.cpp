@@ -161,6 +161,10 @@ void EventLoop::on_trim_timer(TimerNode* node) {
   self->pool_.trim(kWarmBuffers);
   self->trimmed_free_ = self->pool_.free_count();
   self->backend_->trim_idle();
+  // The backend keeps its pages while receives are busy; check again later rather than wait
+  // for a turn that an idle loop may never take.
+  if (self->backend_->idle_resident_buffers() > kWarmBuffers)
+    self->timers_.schedule(&self->trim_timer_, kTrimDelayMs);
   // Resident now: what is held, the warm free buffers and what the backend keeps.
   self->stats_.pool_buffers_resident.set(self->pool_.held() +
                                          std::min(self->pool_.free_count(), kWarmBuffers) +
