@@ -193,7 +193,10 @@ TEST_P(AbuseLimits, UnfinishedChunkedBodiesReturnMemory) {
           budget_flag ? "64 MiB" : "none: flag missing", abuse::mib(after), abuse::mib(allowed),
           static_cast<double>(crowd_sent) / 1e6, crowd_ended));
   EXPECT_LE(active, 1) << "the crowd's connections did not go away";
-  EXPECT_LE(after, allowed) << "memory did not return after the crowd left";
+  // Under a sanitizer the allocator keeps freed memory in quarantine: RSS cannot come back.
+  if (!rt::kSanitized) {
+    EXPECT_LE(after, allowed) << "memory did not return after the crowd left";
+  }
   if (budget_flag && !rt::kSanitized) {
     EXPECT_LE(rss.max_kib(), (64 + 48) * 1024) << "bodies must count against --buffer-memory";
   }

@@ -464,8 +464,11 @@ TEST_P(HttpLimits, UnfinishedChunkedBodiesGiveTheirMemoryBack) {
   RecordProperty("rss_before_kib", static_cast<int>(before));
   RecordProperty("rss_during_kib", static_cast<int>(during));
   RecordProperty("rss_after_kib", static_cast<int>(after));
-  EXPECT_LE(after, limit) << "RSS before " << before << " KiB, during " << during
-                          << " KiB, after the clients left " << after << " KiB";
+  // Under a sanitizer the allocator keeps freed memory in quarantine: RSS cannot come back.
+  if (!rt::kSanitized) {
+    EXPECT_LE(after, limit) << "RSS before " << before << " KiB, during " << during
+                            << " KiB, after the clients left " << after << " KiB";
+  }
   // The server still serves.
   Client c(addr());
   ASSERT_TRUE(c.ok()) << c.error();
