@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/http_support/http_client.h"
+#include "tests/support/payload.h"
 
 namespace {
 
