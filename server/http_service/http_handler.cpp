@@ -373,8 +373,10 @@ size_t HttpHandler::process(Connection& c, HttpConn& h, const char* p, size_t n)
 
 bool HttpHandler::on_head(Connection& c, HttpConn& h) {
   const http::Request& rq = request_;
-  h.keep_alive =
-      rq.keep_alive && !h.close_after && !state_.draining.load(std::memory_order_relaxed);
+  // Read once: the main thread may set it at any moment, and a "draining" answer must carry
+  // the Connection: close that the same reading decides.
+  const bool draining = state_.draining.load(std::memory_order_relaxed);
+  h.keep_alive = rq.keep_alive && !h.close_after && !draining;
   h.version_10 = rq.version_minor == 0;
   h.collect = false;
   const bool is_get = rq.method == http::Method::kGet;
@@ -444,7 +446,6 @@ bool HttpHandler::on_head(Connection& c, HttpConn& h) {
   } else if (path_is(t, "/json")) {
     get_only("application/json", kJsonBody);
   } else if (path_is(t, "/health")) {
-    bool draining = state_.draining.load(std::memory_order_relaxed);
     if (draining && (is_get || is_head)) {
       send_simple(c, h, http::kStatusServiceUnavailable, "text/plain", "draining\n", is_head);
     } else {
