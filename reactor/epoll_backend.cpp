@@ -265,7 +265,7 @@ void EpollBackend::do_read(Connection& c) {
       // Out of buffers: free some by closing whoever holds the most (not this reader merely
       // for asking), then try again. Only if that freed nothing does this read wait a turn.
       loop_.on_pool_exhausted(&c);
-      if (c.closed()) return;
+      if (c.closed() || c.has(Connection::kAbortPending)) return;
       id = pool.acquire_id();
     }
     if (id == BufferPool::kInvalid) {

@@ -52,6 +52,10 @@ EventLoop::~EventLoop() {
   destroying_ = true;
   if (config_.admission) config_.admission->detach(admission_index_);
   close_parked();
+  // Accept nothing more while the closes below are reaped.
+  for (auto& l : listeners_) {
+    if (l->fd >= 0 && l->accepting) backend_->stop_accept(*l);
+  }
   // Abort whatever is still open so handlers free their state; then drop the backend.
   for_each_connection([this](Connection& c) { close_now(c, false); });
   // A completion backend finishes closes asynchronously: reap until every connection has
@@ -86,6 +90,7 @@ void EventLoop::run() {
     backend_->poll(timers_.next_timeout_ms(now_ms_));
     if (!woke_) now_ms_ = monotonic_ms();
     timers_.advance(now_ms_);
+    if (!abort_queue_.empty()) run_abort_queue();
     free_closed();
     if ((++turns_ & 15) == 0 || pressure_) after_turn_memory();
     if (draining_ && live_ == 0) running_ = false;
@@ -221,10 +226,8 @@ void EventLoop::admit_when_full(Listener& l, int fd) {
     uint32_t me = admission_index_;
     if (peer != Admission::kNone && me != Admission::kNone &&
         config_.admission->post(peer, [me](EventLoop& p) {
-          if (!p.reclaim_for(me, /*claimed=*/true)) {
-            p.config_.admission->add_claimable(p.admission_index_, 1);  // the claim is void
+          if (!p.reclaim_for(me, /*claimed=*/true))
             p.config_.admission->post(me, [](EventLoop& l) { l.reject_parked(); });
-          }
         })) {
       hold_accepts();
       return;
@@ -247,6 +250,9 @@ bool EventLoop::reclaim_for(uint32_t requester, bool claimed) {
     close_now(c, false);  // nothing queued, nothing expected: a plain close
     return true;
   }
+  // A sibling's claim that found the list empty was never used: it is given back. (One used
+  // up on a stale entry above is not: that entry was counted and is gone.)
+  if (claimed && config_.admission) config_.admission->add_claimable(admission_index_, 1);
   return false;
 }
 
@@ -422,7 +428,8 @@ void EventLoop::pause_accept(Listener& l) {
 
 void EventLoop::on_accept_resume(TimerNode* node) {
   EventLoop* self = static_cast<AcceptResumeTimer*>(node)->loop;
-  if (self->draining_) return;
+  // Accepts held for a waiting newcomer resume when it is admitted (release_accepts).
+  if (self->draining_ || self->accepts_held_) return;
   if (self->reserve_fd_ < 0) self->reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   for (auto& l : self->listeners_) {
     if (l->fd >= 0 && !l->accepting) self->backend_->start_accept(*l);
@@ -620,13 +627,11 @@ void EventLoop::close_now(Connection& c, bool reset) {
 
 void EventLoop::release_queue(Connection& c) {
   if (c.wq_.empty()) return;
-  if (c.has(Connection::kShed)) shed_pending_ -= std::min(shed_pending_, c.wq_.bytes());
   stats_.write_queue_bytes.sub(c.wq_.bytes());
   c.wq_.clear(slices_);
 }
 
 void EventLoop::on_closed(Connection& c) {
-  if (c.has(Connection::kShed)) shed_pending_ -= std::min(shed_pending_, c.held_);
   // Whatever is still queued goes now: no operation refers to the connection any more.
   release_queue(c);
   if (c.has(Connection::kOpened)) {
@@ -695,7 +700,7 @@ void EventLoop::on_conn_timer(TimerNode* node) {
   uint32_t idle = loop.rel_now() - c.last_active_ms_;
   if (c.has(Connection::kMemoryPaused) && loop.pressure_) {
     if (idle >= kMemoryPauseLimitMs) {
-      loop.shed(c, "paused for memory without progress");
+      loop.shed(c, "paused for memory without progress", nullptr);
       return;
     }
     loop.timers_.schedule(&c, kMemoryPauseLimitMs - idle);

@@ -167,8 +167,9 @@ class EventLoop {
   void update_pressure_mark();
   uint64_t heavy_mark() const;
   void check_memory(Connection* grower);
-  bool shed_worst(const char* why);
-  void shed(Connection& c, const char* why);
+  uint64_t shed_worst(const char* why, const Connection* asker);
+  void shed(Connection& c, const char* why, const Connection* asker);
+  void run_abort_queue();
   // A connection paused for memory that shows no progress this long while memory stays short
   // is closed like a worst offender (its peer is gone or will not read).
   static constexpr uint32_t kMemoryPauseLimitMs = 5000;
@@ -236,13 +237,13 @@ class EventLoop {
   TrimTimer trim_timer_;
   uint64_t external_held_ = 0;  // Connection::add_held_bytes total
   uint64_t external_peak_ = 0;  // highest external_held_ since the last trim
-  uint64_t shed_pending_ = 0;   // bytes of shed connections not yet released (io_uring)
   bool pressure_ = false;       // memory above 3/4 of the budget (until below 1/2)
   size_t pressure_buffers_ = SIZE_MAX;
-  uint32_t turns_ = 0;          // memory bookkeeping runs every 16th turn
-  size_t trimmed_free_ = 0;     // pool free count right after the last trim
-  uint64_t shed_log_ms_ = 0;    // last "memory budget exceeded" log line
-  uint64_t shed_unlogged_ = 0;  // connections shed since
+  uint32_t turns_ = 0;                     // memory bookkeeping runs every 16th turn
+  size_t trimmed_free_ = 0;                // pool free count right after the last trim
+  std::vector<ConnectionId> abort_queue_;  // shed while their handler may be on the stack
+  uint64_t shed_log_ms_ = 0;               // last "memory budget exceeded" log line
+  uint64_t shed_unlogged_ = 0;             // connections shed since
   uint64_t shed_largest_ = 0;
   int reserve_fd_ = -1;  // spare descriptor: released to accept-and-close under EMFILE
   struct Parked {

@@ -58,22 +58,33 @@ void EventLoop::check_memory(Connection* grower) {
   } else if (grower && !grower->closed() && weight(*grower) > heavy && pausable(*grower)) {
     pause_reading(*grower, true);
   }
-  // Closing is asynchronous with io_uring: bytes of connections already shed may still count
-  // in memory_used() until their last operation completes, so they are not shed for twice.
-  for (int guard = 0; guard < 64; ++guard) {
-    uint64_t used = memory_used();
-    if (used - std::min(used, shed_pending_) <= limit) break;
-    if (!shed_worst("memory budget exceeded")) break;
+  // Past the budget: shed until what is left (not counting connections already shed, whose
+  // memory goes when their close completes - later with io_uring, or after their callback)
+  // fits. Shed connections are found by a scan rather than tracked by a running sum that a
+  // protocol's own releases could leave behind.
+  uint64_t used = memory_used();
+  if (used <= limit) return;
+  uint64_t pending = 0;
+  for (uint32_t s = 0; s < slots_used_; ++s) {
+    Connection& c = slot(s);
+    if (c.fd_ >= 0 && c.has(Connection::kShed)) pending += weight(c);
+  }
+  for (int guard = 0; guard < 64 && used - std::min(used, pending) > limit; ++guard) {
+    uint64_t freed = shed_worst("memory budget exceeded", grower);
+    if (freed == 0) break;
+    pending += freed;
+    used = memory_used();  // a synchronous close (epoll) has released it already
   }
 }
 
 void EventLoop::on_pool_exhausted(Connection* asker) {
-  (void)asker;  // it is shed only if it holds the most, like anyone else
+  // `asker` is shed only if it holds the most, like anyone else (then after its call returns).
   stats_.pool_exhausted.add();
-  shed_worst("buffer pool exhausted");
+  shed_worst("buffer pool exhausted", asker);
 }
 
-bool EventLoop::shed_worst(const char* why) {
+// Returns the bytes the shed connection held (0: nobody to shed).
+uint64_t EventLoop::shed_worst(const char* why, const Connection* asker) {
   Connection* worst = nullptr;
   uint64_t most = 0;
   for (uint32_t s = 0; s < slots_used_; ++s) {
@@ -85,16 +96,14 @@ bool EventLoop::shed_worst(const char* why) {
       worst = &c;
     }
   }
-  if (!worst) return false;
-  shed(*worst, why);
-  return true;
+  if (!worst) return 0;
+  shed(*worst, why, asker);
+  return most;
 }
 
-void EventLoop::shed(Connection& c, const char* why) {
-  Connection* worst = &c;
+void EventLoop::shed(Connection& c, const char* why, const Connection* asker) {
   uint64_t most = weight(c);
   stats_.memory_closes.add();
-  shed_pending_ += most;
   ++shed_unlogged_;
   shed_largest_ = std::max(shed_largest_, most);
   if (shed_log_ms_ == 0 || now_ms_ - shed_log_ms_ >= kShedLogIntervalMs) {
@@ -109,15 +118,25 @@ void EventLoop::shed(Connection& c, const char* why) {
     shed_unlogged_ = 0;
     shed_largest_ = 0;
   }
-  worst->set(Connection::kShed);
-  if (worst->has(Connection::kInCallback)) {
-    // Its handler is running further up this stack and still uses its state: abort right
-    // after the callback returns (flush_after_callback), and take no more bytes meanwhile.
-    worst->set(Connection::kAbortPending);
-    worst->set(Connection::kClosing);
+  c.set(Connection::kShed);
+  if (c.has(Connection::kInCallback) || &c == asker) {
+    // Its handler may be running further up this stack (a callback, or a send from the
+    // protocol's own timer) and still use its state: abort once that returns - after the
+    // callback (flush_after_callback) or at the end of this turn - and take no more bytes.
+    c.set(Connection::kAbortPending);
+    c.set(Connection::kClosing);
+    abort_queue_.push_back(c.id());
     return;
   }
-  close_now(*worst, true);  // its peer is not reading: no point in a graceful FIN
+  close_now(c, true);  // its peer is not reading: no point in a graceful FIN
+}
+
+void EventLoop::run_abort_queue() {
+  for (size_t i = 0; i < abort_queue_.size(); ++i) {  // closes may queue no more, but be safe
+    Connection* c = find(abort_queue_[i]);
+    if (c && !c->closed() && c->has(Connection::kAbortPending)) close_now(*c, true);
+  }
+  abort_queue_.clear();
 }
 
 void EventLoop::update_pressure_mark() {

@@ -69,6 +69,7 @@ bool UringBackend::init(std::string* why) {
     }
     if (err == 0) {
       setup_mode_ = m.name;
+      defer_taskrun_ = (m.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
       break;
     }
     if (err != -EINVAL) break;  // ENOSYS, EPERM, ENOMEM: no point trying other flags
@@ -198,12 +199,21 @@ void UringBackend::note_delivered(uint32_t bid) {
 
 // Under load every ring buffer is used every few milliseconds and trimming would only add page
 // faults; when receives are few, the pages of the ring's idle buffers go back to the kernel
-// (the kernel faults in zeroed pages when it next fills one), so an idle server's ring costs
-// memory in proportion to what it recently received, not to its length.
+// (it faults in zeroed pages when it next fills one), so an idle server's ring costs memory
+// in proportion to what it recently received, not to its length.
+//
+// An idle ring buffer is still the kernel's to fill, so its pages may only be dropped when
+// the kernel cannot be filling it: with DEFER_TASKRUN receives run only inside our own
+// io_uring_enter calls, so at the start of poll(), with no completion left unread, nothing
+// has been written that we have not seen and nothing can be until we enter. In the other
+// setup modes completions run on any return from a system call, and the ring is not trimmed.
 void UringBackend::trim_idle() {
   uint64_t delivered = ring_deliveries_;
   ring_deliveries_ = 0;
-  if (delivered > ring_entries_ / 4 || ring_dirty_idle_ == 0) return;
+  if (defer_taskrun_ && delivered <= ring_entries_ / 4 && ring_dirty_idle_ > 0) trim_due_ = true;
+}
+
+void UringBackend::trim_ring_now() {
   BufferPool& pool = loop_.buffers();
   for (uint32_t i = 0; i < ring_entries_;) {
     if (!ring_dirty_[i] || ring_held_[i]) {
@@ -346,9 +356,11 @@ void UringBackend::on_hup_poll_cqe(Connection& c, int res) {
   c.backend_bits_ &= ~kHupWatch;
   --c.pending_ops_;
   if (c.closed() || res < 0 || (c.backend_bits_ & kRecvArmed)) return;  // a recv will tell
-  if (res & (POLLERR | POLLHUP)) {
+  if (res & POLLERR) {
     if (c.backend_bits_ & (kSendInFlight | kWriteWait)) return;  // the send will tell
     loop_.on_io_error(c, ECONNRESET);
+  } else if (res & POLLHUP) {  // both directions shut (our FIN and the peer's): an end
+    loop_.on_peer_eof(c);
   } else if (res & POLLRDHUP) {
     loop_.on_peer_fin_while_paused(c);
   }
@@ -464,6 +476,10 @@ void UringBackend::rearm_starved() {
 }
 
 void UringBackend::poll(int timeout_ms) {
+  if (trim_due_) {
+    trim_due_ = false;
+    if (io_uring_cq_ready(&ring_) == 0) trim_ring_now();
+  }
   // Publish buffers returned during the last turn in one store, then re-arm receivers that
   // ran dry, then one submit-and-wait for the whole turn's submissions.
   if (ring_returned_ > 0) {

@@ -103,6 +103,7 @@ class UringBackend final : public IoBackend {
   void on_listen_poll_cqe(uint32_t index);
   bool take_back(uint32_t id);  // BufferPool release hook
   void note_delivered(uint32_t bid);
+  void trim_ring_now();
   void cancel_everything();
   void rearm_starved();
   uint32_t alloc_send_ctx();
@@ -125,7 +126,9 @@ class UringBackend final : public IoBackend {
   std::vector<uint8_t> ring_dirty_;
   std::vector<uint8_t> ring_held_;
   size_t ring_dirty_idle_ = 0;
-  uint64_t ring_deliveries_ = 0;                    // since the last trim
+  uint64_t ring_deliveries_ = 0;  // since the last trim
+  bool trim_due_ = false;         // trim_idle() decided; poll() trims when it is safe
+  bool defer_taskrun_ = false;    // set up with DEFER_TASKRUN (see trim_idle)
   std::vector<std::unique_ptr<SendCtx>> send_ctx_;  // stable addresses while in flight
   uint32_t send_free_ = UINT32_MAX;
   std::vector<FdWatcher*> watchers_;
