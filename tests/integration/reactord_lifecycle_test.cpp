@@ -262,19 +262,17 @@ TEST_P(Lifecycle, SecondSignalStopsAtOnce) {
   BusyTransfer t;
   t.start(server_.address("echo"));
   if (HasFatalFailure()) return;
-  rt::StreamPump& pump = *t.pump;
-  std::thread& busy = t.thread;
   server_.child().signal(SIGTERM);
   EXPECT_TRUE(server_.child().wait_for_stderr(
       [](const std::string& l) { return l.find("draining") != std::string::npos; }, 10000));
   server_.child().signal(SIGINT);
   auto st = server_.child().wait(20000);
-  busy.join();
+  t.thread.join();
   ASSERT_TRUE(st.has_value()) << "a second signal did not stop the server";
   EXPECT_EQ(rt::describe_status(*st), "exit 0") << server_.child().stderr_text();
   EXPECT_NE(server_.child().stderr_text().find("second signal"), std::string::npos)
       << server_.child().stderr_text();
-  EXPECT_FALSE(pump.error().empty());  // the connection was cut, not finished
+  EXPECT_FALSE(t.pump->error().empty());  // the connection was cut, not finished
 }
 
 // --drain-timeout 0 means no grace: what is still open is aborted at once and the process
@@ -285,14 +283,12 @@ TEST_P(Lifecycle, DrainTimeoutZeroAbortsAtOnce) {
   BusyTransfer t;
   t.start(server_.address("echo"));
   if (HasFatalFailure()) return;
-  rt::StreamPump& pump = *t.pump;
-  std::thread& busy = t.thread;
   server_.child().signal(SIGTERM);
   auto st = server_.child().wait(20000);
-  busy.join();
+  t.thread.join();
   ASSERT_TRUE(st.has_value()) << "--drain-timeout 0 did not end the drain";
   EXPECT_EQ(rt::describe_status(*st), "exit 0") << server_.child().stderr_text();
-  EXPECT_FALSE(pump.error().empty());  // the connection was cut, not finished
+  EXPECT_FALSE(t.pump->error().empty());  // the connection was cut, not finished
 }
 
 // --drain-timeout bounds how long a drain waits for connections to finish. A client that
