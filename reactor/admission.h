@@ -37,7 +37,6 @@ class Admission {
   // Takes one unit if fewer than `max` are taken (max <= 0: unlimited).
   bool try_take(int64_t max);
   void give_back() { open_->fetch_sub(1, std::memory_order_relaxed); }
-  int64_t open() const { return open_->load(std::memory_order_relaxed); }
 
   // Idle connections loop `index` could close for a newcomer (its reclaimable list length
   // minus claims already made on it).

@@ -256,10 +256,6 @@ bool EventLoop::reclaim_for(uint32_t requester, bool claimed) {
   return false;
 }
 
-bool EventLoop::reclaim_idle() {
-  return reclaim_for(Admission::kNone, false);
-}
-
 // A reclaimed connection's close completed: its unit goes to the newcomer it was closed for.
 void EventLoop::hand_over_unit(uint32_t requester) {
   if (requester == admission_index_) {

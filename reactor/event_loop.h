@@ -191,11 +191,6 @@ class EventLoop {
   void hold_accepts();
   void release_accepts();
 
- public:
-  // Closes this loop's longest-idle reclaimable connection; false when there is none.
-  bool reclaim_idle();
-
- private:
   Connection& slot(uint32_t s) { return chunks_[s / kChunk][s % kChunk]; }
   void finish_close_if_ready(Connection& c);
   void close_now(Connection& c, bool reset);
