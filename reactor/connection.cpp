@@ -43,7 +43,7 @@ void Connection::send(const void* data, size_t len) {
     len = wq_.bytes() - before;
     if (!ok) {
       loop_->stats().write_queue_bytes.add(len);
-      LOG_ERROR("buffer pool exhausted (%zu buffers) and nothing to reclaim; aborting fd %d",
+      REACTOR_LOG_ERROR("buffer pool exhausted (%zu buffers) and nothing to reclaim; aborting fd %d",
                 loop_->buffers().max_buffers(), fd_);
       abort(true);
       return;

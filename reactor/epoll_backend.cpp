@@ -31,7 +31,7 @@ void EpollBackend::start_accept(Listener& l) {
   ev.data.u64 = tag(kListener, 0, l.index);
   // ET on a listener with a non-empty backlog reports at once, so nothing queued is missed.
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, l.fd, &ev) != 0) {
-    LOG_ERROR("epoll_ctl(ADD listener %d): %s", l.fd, strerror(errno));
+    REACTOR_LOG_ERROR("epoll_ctl(ADD listener %d): %s", l.fd, strerror(errno));
     return;
   }
   l.accepting = true;
@@ -144,7 +144,7 @@ void EpollBackend::watch(int fd, FdWatcher* w) {
   ev.events = EPOLLIN;  // level-triggered: watchers read what they want, the rest re-reports
   ev.data.u64 = tag(kWatcher, 0, index);
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0)
-    LOG_ERROR("epoll_ctl(ADD watcher %d): %s", fd, strerror(errno));
+    REACTOR_LOG_ERROR("epoll_ctl(ADD watcher %d): %s", fd, strerror(errno));
 }
 
 void EpollBackend::unwatch(int fd, FdWatcher* w) {
@@ -173,7 +173,7 @@ void EpollBackend::poll(int timeout_ms) {
   int n = epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
   if (timeout_ms != 0) loop_.on_wakeup();
   if (n < 0) {
-    if (errno != EINTR) LOG_ERROR("epoll_wait: %s", strerror(errno));
+    if (errno != EINTR) REACTOR_LOG_ERROR("epoll_wait: %s", strerror(errno));
     n = 0;
   }
   for (int i = 0; i < n; ++i) on_event(events_[i].data.u64, events_[i].events);

@@ -409,7 +409,7 @@ bool EventLoop::on_accept_error(Listener& l, int err) {
     case EINTR:
       return true;  // transient, per connection: keep accepting
     default:
-      LOG_WARN("accept on %s: %s", l.address.to_string().c_str(), strerror(err));
+      REACTOR_LOG_WARN("accept on %s: %s", l.address.to_string().c_str(), strerror(err));
       pause_accept(l);
       return false;
   }
@@ -464,7 +464,7 @@ void EventLoop::on_peer_eof(Connection& c) {
 
 void EventLoop::on_io_error(Connection& c, int err) {
   if (c.closed()) return;
-  LOG_DEBUG("connection fd %d: %s", c.fd_, strerror(err));
+  REACTOR_LOG_DEBUG("connection fd %d: %s", c.fd_, strerror(err));
   stats_.resets.add();
   c.set(Connection::kInCallback);
   c.handler_->on_error(c, err);
@@ -758,7 +758,7 @@ void EventLoop::begin_drain(uint64_t drain_timeout_ms) {
 void EventLoop::on_drain_deadline(TimerNode* node) {
   EventLoop* self = static_cast<DrainDeadline*>(node)->loop;
   size_t left = self->live_;
-  if (left > 0) LOG_WARN("drain timeout: aborting %zu connection(s)", left);
+  if (left > 0) REACTOR_LOG_WARN("drain timeout: aborting %zu connection(s)", left);
   self->for_each_connection([self](Connection& c) { self->close_now(c, false); });
 }
 

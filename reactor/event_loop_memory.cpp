@@ -45,7 +45,7 @@ void EventLoop::check_memory(Connection* grower) {
   const uint64_t heavy = heavy_mark();
   if (!pressure_) {
     pressure_ = true;
-    LOG_INFO(
+    REACTOR_LOG_INFO(
         "memory budget: %llu of %llu bytes held; pausing reads of connections holding "
         "more than %llu",
         static_cast<unsigned long long>(memory_used()), static_cast<unsigned long long>(limit),
@@ -107,7 +107,7 @@ void EventLoop::shed(Connection& c, const char* why, const Connection* asker) {
   ++shed_unlogged_;
   shed_largest_ = std::max(shed_largest_, most);
   if (shed_log_ms_ == 0 || now_ms_ - shed_log_ms_ >= kShedLogIntervalMs) {
-    LOG_WARN(
+    REACTOR_LOG_WARN(
         "%s (%llu of %llu bytes held): closed %llu connection(s) holding the most (largest "
         "%llu bytes) since the last report",
         why, static_cast<unsigned long long>(memory_used()),

@@ -4,13 +4,18 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 
 namespace reactor {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
-const char* g_program = "reactord";
-const char* level_name(LogLevel l) {
+const char* g_program = nullptr;
+LogSink g_sink = nullptr;
+void* g_sink_context = nullptr;
+}  // namespace
+
+const char* log_level_name(LogLevel l) {
   switch (l) {
     case LogLevel::kDebug:
       return "debug";
@@ -23,7 +28,6 @@ const char* level_name(LogLevel l) {
   }
   return "?";
 }
-}  // namespace
 
 void set_log_level(LogLevel level) {
   g_level.store(static_cast<int>(level), std::memory_order_relaxed);
@@ -33,6 +37,10 @@ LogLevel log_level() {
 }
 void set_log_program(const char* name) {
   g_program = name;
+}
+void set_log_sink(LogSink sink, void* context) {
+  g_sink_context = context;
+  g_sink = sink;
 }
 
 bool parse_log_level(std::string_view text, LogLevel* out) {
@@ -52,13 +60,21 @@ bool parse_log_level(std::string_view text, LogLevel* out) {
 
 void log_line(LogLevel level, const char* fmt, ...) {
   char line[1024];
-  int n = snprintf(line, sizeof line, "%s: %s: ", g_program, level_name(level));
+  int n = 0;
+  if (g_sink == nullptr) {
+    const char* program = g_program != nullptr ? g_program : program_invocation_short_name;
+    n = snprintf(line, sizeof line, "%s: %s: ", program, log_level_name(level));
+  }
   va_list ap;
   va_start(ap, fmt);
   int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
   va_end(ap);
   size_t len =
       n + (m < 0 ? 0 : (static_cast<size_t>(m) < sizeof line - n - 1 ? m : sizeof line - n - 2));
+  if (g_sink != nullptr) {
+    g_sink(level, std::string_view(line, len), g_sink_context);
+    return;
+  }
   line[len++] = '\n';
   ssize_t ignored = ::write(STDERR_FILENO, line, len);
   (void)ignored;

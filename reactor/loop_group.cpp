@@ -42,7 +42,7 @@ bool LoopGroup::start(const Options& opts, const Init& init, std::string* error)
         CPU_ZERO(&set);
         CPU_SET(cpus[i % cpus.size()], &set);
         if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
-          LOG_WARN("loop %d: could not pin to CPU %d", i, cpus[i % cpus.size()]);
+          REACTOR_LOG_WARN("loop %d: could not pin to CPU %d", i, cpus[i % cpus.size()]);
       }
       std::unique_ptr<EventLoop> loop;
       std::string err;

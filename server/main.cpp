@@ -10,6 +10,7 @@
 #include "server/systemd.h"
 
 int main(int argc, char** argv) {
+  reactor::set_log_program("reactord");
   // First, while single-threaded: this unsets LISTEN_* in our environment.
   std::string activation_error;
   std::vector<reactord::ActivatedSocket> activated =
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
     reactord::Server server(std::move(options), std::move(source), std::move(activated));
     return server.run();
   } catch (const std::exception& e) {
-    LOG_ERROR("fatal: %s", e.what());
+    REACTOR_LOG_ERROR("fatal: %s", e.what());
     return 1;
   }
 }

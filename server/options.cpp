@@ -57,20 +57,6 @@ std::string show_seconds(double s) {
   return b;
 }
 
-const char* log_level_name(reactor::LogLevel l) {
-  switch (l) {
-    case reactor::LogLevel::kDebug:
-      return "debug";
-    case reactor::LogLevel::kInfo:
-      return "info";
-    case reactor::LogLevel::kWarn:
-      return "warn";
-    case reactor::LogLevel::kError:
-      return "error";
-  }
-  return "?";
-}
-
 // --- builders: one call per setting keeps option_table() one entry per key ---
 
 OptionDef switch_opt(std::string_view key, Reload reload, bool Options::*field, std::string help) {
@@ -303,7 +289,7 @@ std::vector<OptionDef> build_table(const std::vector<std::string>& protos) {
     }
     return true;
   };
-  level.show = [](const Options& o) { return std::string(log_level_name(o.log_level)); };
+  level.show = [](const Options& o) { return std::string(reactor::log_level_name(o.log_level)); };
   level.copy = [](const Options& from, Options* to) { to->log_level = from.log_level; };
   t.push_back(std::move(level));
   t.push_back(int_opt("max-header-bytes", "N", Reload::kRestart, &Options::max_header_bytes, 256,

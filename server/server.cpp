@@ -40,24 +40,24 @@ std::string rlim_text(rlim_t v) {
 void raise_nofile_limit(bool raise) {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-    LOG_WARN("RLIMIT_NOFILE: getrlimit failed: %s", strerror(errno));
+    REACTOR_LOG_WARN("RLIMIT_NOFILE: getrlimit failed: %s", strerror(errno));
     return;
   }
   rlim_t before = rl.rlim_cur;
   if (raise && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-      LOG_WARN("RLIMIT_NOFILE: cannot raise the soft limit from %s to %s: %s",
+      REACTOR_LOG_WARN("RLIMIT_NOFILE: cannot raise the soft limit from %s to %s: %s",
                rlim_text(before).c_str(), rlim_text(rl.rlim_max).c_str(), strerror(errno));
       rl.rlim_cur = before;
     }
   }
   if (rl.rlim_cur != before) {
-    LOG_INFO("RLIMIT_NOFILE: soft limit raised from %s to %s (hard limit %s)",
+    REACTOR_LOG_INFO("RLIMIT_NOFILE: soft limit raised from %s to %s (hard limit %s)",
              rlim_text(before).c_str(), rlim_text(rl.rlim_cur).c_str(),
              rlim_text(rl.rlim_max).c_str());
   } else {
-    LOG_INFO("RLIMIT_NOFILE: soft limit %s, hard limit %s", rlim_text(rl.rlim_cur).c_str(),
+    REACTOR_LOG_INFO("RLIMIT_NOFILE: soft limit %s, hard limit %s", rlim_text(rl.rlim_cur).c_str(),
              rlim_text(rl.rlim_max).c_str());
   }
 }
@@ -199,7 +199,7 @@ void Server::adopt_activated(int loops) {
       for (size_t t = 0; t < targets.size(); ++t) {
         int fd = t == 0 ? fds[k] : fcntl(fds[k], F_DUPFD_CLOEXEC, 0);
         if (fd < 0) {
-          LOG_WARN("socket activation: cannot share fd %d with loop %d: %s", fds[k], targets[t],
+          REACTOR_LOG_WARN("socket activation: cannot share fd %d with loop %d: %s", fds[k], targets[t],
                    strerror(errno));
           continue;
         }
@@ -228,23 +228,23 @@ int Server::run() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   raise_nofile_limit(o.raise_nofile);
-  if (!o.config_path.empty()) LOG_INFO("config file %s", o.config_path.c_str());
+  if (!o.config_path.empty()) REACTOR_LOG_INFO("config file %s", o.config_path.c_str());
 
   int loops = o.threads > 0 ? o.threads : static_cast<int>(reactor::allowed_cpus().size());
   std::string error;
   if (!open_listeners(loops, &error)) {
-    LOG_ERROR("%s", error.c_str());
+    REACTOR_LOG_ERROR("%s", error.c_str());
     return 1;
   }
   adopt_activated(loops);
   if (listeners_.empty()) {
-    LOG_ERROR("nothing to serve: no --listen and no socket passed by systemd");
+    REACTOR_LOG_ERROR("nothing to serve: no --listen and no socket passed by systemd");
     return 1;
   }
   int somaxconn = reactor::read_somaxconn();
   int backlog = o.backlog;
   if (!o.listens.empty() && somaxconn > 0 && backlog > somaxconn) {
-    LOG_WARN(
+    REACTOR_LOG_WARN(
         "--backlog %d exceeds net.core.somaxconn %d: the kernel caps accept queues at %d "
         "(raise it with sysctl -w net.core.somaxconn=%d)",
         backlog, somaxconn, somaxconn, backlog);
@@ -287,22 +287,22 @@ int Server::run() {
     }
   };
   if (!st.group.start(go, init, &error)) {
-    LOG_ERROR("cannot start event loops: %s", error.c_str());
+    REACTOR_LOG_ERROR("cannot start event loops: %s", error.c_str());
     return 1;
   }
-  if (!st.group.fallback_note().empty()) LOG_WARN("%s", st.group.fallback_note().c_str());
+  if (!st.group.fallback_note().empty()) REACTOR_LOG_WARN("%s", st.group.fallback_note().c_str());
 
   std::string names;
   for (auto& l : listeners_) {
     if (l.activated) {
-      LOG_INFO("listening %s on %s (socket from systemd)", l.spec->protocol.c_str(),
+      REACTOR_LOG_INFO("listening %s on %s (socket from systemd)", l.spec->protocol.c_str(),
                l.bound.to_string().c_str());
     } else {
-      LOG_INFO("listening %s on %s", l.spec->protocol.c_str(), l.bound.to_string().c_str());
+      REACTOR_LOG_INFO("listening %s on %s", l.spec->protocol.c_str(), l.bound.to_string().c_str());
     }
     names += " " + l.spec->protocol + "=" + l.bound.to_string();
   }
-  LOG_INFO("reactord 0.1.0 started: backend %s, %d thread%s%s, backlog %d, listeners:%s",
+  REACTOR_LOG_INFO("reactord 0.1.0 started: backend %s, %d thread%s%s, backlog %d, listeners:%s",
            st.group.backend_name(), loops, loops == 1 ? "" : "s", o.pin ? " (pinned)" : "", backlog,
            names.c_str());
 
@@ -311,9 +311,9 @@ int Server::run() {
   // Every listener is bound and every loop has registered its own: now we are ready.
   last_status_ = status_text();
   notify_manager("READY=1\nSTATUS=" + last_status_);
-  LOG_INFO("ready");
+  REACTOR_LOG_INFO("ready");
   if (watchdog_usec_ > 0) {
-    LOG_INFO("systemd watchdog: %.3gs; pinging every %.3gs while every loop answers",
+    REACTOR_LOG_INFO("systemd watchdog: %.3gs; pinging every %.3gs while every loop answers",
              watchdog_usec_ / 1e6, watchdog_usec_ / 2e6);
     last_watchdog_ = Clock::now();
     heartbeat_sent_ = last_watchdog_;
@@ -351,7 +351,7 @@ void Server::on_tick(Clock::time_point now) {
         stall_logged_ = false;
       } else if (!stall_logged_) {
         double waited = std::chrono::duration<double>(now - heartbeat_sent_).count();
-        LOG_ERROR(
+        REACTOR_LOG_ERROR(
             "loop %s has not run a task for %.3gs: withholding WATCHDOG=1 so systemd restarts "
             "the service",
             late.c_str(), waited);
@@ -373,12 +373,12 @@ void Server::reload() {
   Options next;
   ParseResult r = load_options(source_, &next);
   if (r.action == ParseResult::kExit) {
-    LOG_ERROR("SIGHUP: reload failed, keeping the settings in force: %s",
+    REACTOR_LOG_ERROR("SIGHUP: reload failed, keeping the settings in force: %s",
               bare_message(r.message).c_str());
   } else if (next.config_path.empty() && current_.config_path.empty()) {
-    LOG_INFO("SIGHUP: nothing to reload (no config file in use)");
+    REACTOR_LOG_INFO("SIGHUP: nothing to reload (no config file in use)");
   } else {
-    LOG_INFO("SIGHUP: reloading %s", next.config_path.empty()
+    REACTOR_LOG_INFO("SIGHUP: reloading %s", next.config_path.empty()
                                          ? "(config file gone: command line and defaults)"
                                          : next.config_path.c_str());
     apply_live(next);
@@ -397,17 +397,17 @@ void Server::apply_live(const Options& next) {
     if (was == now) continue;
     if (d.reload == Reload::kLive) {
       d.copy(next, &merged);
-      LOG_INFO("reload: %s %s -> %s", std::string(d.key).c_str(), was.c_str(), now.c_str());
+      REACTOR_LOG_INFO("reload: %s %s -> %s", std::string(d.key).c_str(), was.c_str(), now.c_str());
       ++live;
     } else {
-      LOG_WARN("reload: %s changed (%s -> %s) but needs a restart; still using %s",
+      REACTOR_LOG_WARN("reload: %s changed (%s -> %s) but needs a restart; still using %s",
                std::string(d.key).c_str(), was.c_str(), now.c_str(), was.c_str());
     }
   }
   merged.config_path = next.config_path;
   current_ = merged;
   if (live == 0) {
-    LOG_INFO("reload: no live setting changed");
+    REACTOR_LOG_INFO("reload: no live setting changed");
     return;
   }
   reactor::set_log_level(merged.log_level);
@@ -472,7 +472,7 @@ int Server::wait_for_shutdown() {
   }
   double timeout_s = current_.drain_timeout_s;
   st.draining.store(true);  // before the log line: /health says 503 from the moment we say so
-  LOG_INFO("%s: draining (closing listeners; at most %.3gs for open connections)",
+  REACTOR_LOG_INFO("%s: draining (closing listeners; at most %.3gs for open connections)",
            sig == SIGINT ? "SIGINT" : "SIGTERM", timeout_s);
   last_status_ = status_text();
   notify_manager("STOPPING=1\nSTATUS=" + last_status_);
@@ -482,12 +482,12 @@ int Server::wait_for_shutdown() {
     int s = sigtimedwait(&set, nullptr, &ts);
     if (ticking) on_tick(Clock::now());
     if (s == SIGINT || s == SIGTERM) {
-      LOG_WARN("second signal: stopping now");
+      REACTOR_LOG_WARN("second signal: stopping now");
       st.group.stop();
     }
   }
   st.group.join();
-  LOG_INFO("stopped");
+  REACTOR_LOG_INFO("stopped");
   return 0;
 }
 

@@ -94,7 +94,7 @@ void UdpEchoPolicy::note_local_address(const reactor::SocketAddress& a) {
 void UdpEchoPolicy::note_interface_addresses() {
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) {
-    LOG_WARN("udp-echo: getifaddrs: %s (only loopback counts as local)", strerror(errno));
+    REACTOR_LOG_WARN("udp-echo: getifaddrs: %s (only loopback counts as local)", strerror(errno));
     return;
   }
   for (ifaddrs* i = list; i; i = i->ifa_next) {
@@ -165,7 +165,7 @@ void UdpEchoService::on_readable() {
     int n = recvmmsg(fd_, msgs_, kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) {
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-        LOG_WARN("udp recvmmsg: %s", strerror(errno));
+        REACTOR_LOG_WARN("udp recvmmsg: %s", strerror(errno));
       return;
     }
     uint64_t bytes_in = 0, bytes_out = 0;
