@@ -10,8 +10,8 @@ if("thread" IN_LIST _reactord_sanitizers)
         "combined with ${_s}; build them in separate build directories")
     endif()
   endforeach()
-  # tests/http.cmake builds the libFuzzer target with address,undefined on top of the global
-  # flags, which cannot link with -fsanitize=thread: a TSan tree builds no fuzzer (the corpus
+  # tests/fuzz/CMakeLists.txt builds the libFuzzer target with address,undefined on top of the
+  # global flags, which cannot link with -fsanitize=thread: a TSan tree builds no fuzzer (the corpus
   # replay test still runs). A cached result makes check_cxx_source_compiles skip the check.
   set(REACTORD_HAVE_LIBFUZZER OFF CACHE INTERNAL "off: ThreadSanitizer build" FORCE)
 else()

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "reactor/socket_address.h"
-#include "tests/http_support/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/support/net.h"
 
 namespace abuse {

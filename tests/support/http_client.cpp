@@ -1,5 +1,5 @@
 // Implementation of the HTTP test client: builders, response parser, bounded reads, metrics.
-#include "tests/http_support/http_client.h"
+#include "tests/support/http_client.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

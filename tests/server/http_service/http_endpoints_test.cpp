@@ -8,7 +8,7 @@
 #include <set>
 #include <thread>
 
-#include "tests/http_support/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/support/payload.h"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/http_support/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/support/payload.h"
 
 namespace {

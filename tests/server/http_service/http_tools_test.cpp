@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "tests/http_support/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/support/payload.h"
 
 namespace {
