@@ -60,5 +60,8 @@ file(WRITE ${CMAKE_BINARY_DIR}/deploy/debian/postrm "${_reload}")
 file(CHMOD ${CMAKE_BINARY_DIR}/deploy/debian/postinst ${CMAKE_BINARY_DIR}/deploy/debian/postrm
   PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ
   WORLD_EXECUTE)
-# Only the daemon's install rules: the bench and test targets install nothing.
+# Only the daemon's install rules (component Unspecified): the library's headers, archive and
+# package files (component Development) are for `cmake --install`, not for the daemon's .deb;
+# the bench and test targets install nothing.
+set(CPACK_INSTALL_CMAKE_PROJECTS "${CMAKE_BINARY_DIR};${PROJECT_NAME};Unspecified;/")
 include(CPack)

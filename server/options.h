@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "reactor/event_loop.h"
-#include "reactor/io_backend.h"
+#include "reactor/backend_kind.h"
 #include "reactor/log.h"
 #include "reactor/socket_address.h"
 

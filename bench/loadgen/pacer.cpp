@@ -17,11 +17,11 @@ namespace reactord::bench {
 Pacer::Pacer(reactor::EventLoop& loop, Worker& worker) : loop_(loop), worker_(worker) {
   fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (fd_ < 0) throw std::runtime_error(std::string("timerfd_create: ") + strerror(errno));
-  loop_.backend().watch(fd_, this);
+  loop_.watch(fd_, this);
 }
 
 Pacer::~Pacer() {
-  loop_.backend().unwatch(fd_, this);
+  loop_.unwatch(fd_, this);
   ::close(fd_);
 }
 

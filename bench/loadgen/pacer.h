@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "reactor/event_loop.h"
-#include "reactor/io_backend.h"
+#include "reactor/fd_watcher.h"
 
 namespace reactord::bench {
 

@@ -141,7 +141,7 @@ UdpEchoStats* UdpEchoPolicy::add_stats() {
 UdpEchoService::UdpEchoService(reactor::EventLoop& loop, int fd, const UdpEchoPolicy& policy,
                                UdpEchoStats& stats)
     : loop_(loop), fd_(fd), policy_(policy), stats_(stats), data_(new char[kBatch * kMaxDatagram]) {
-  loop_.backend().watch(fd_, this);
+  loop_.watch(fd_, this);
 }
 
 // Destroyed after its loop has stopped (the backend, and its watch, are gone by then).

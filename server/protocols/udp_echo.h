@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "reactor/event_loop.h"
-#include "reactor/io_backend.h"
+#include "reactor/fd_watcher.h"
 #include "reactor/loop_stats.h"
 #include "reactor/socket_address.h"
 

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/completion_tag.h"
+#include "reactor/src/completion_tag.h"
 #include "reactor/event_loop.h"
 #include "tests/support/backends.h"
 #include "tests/support/inprocess_server.h"

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/io_backend.h"
+#include "reactor/backend_kind.h"
 #include "tests/support/inprocess_server.h"
 #include "tests/support/net.h"
 #include "tests/support/payload.h"

@@ -6,7 +6,7 @@
 #include <ostream>
 #include <string>
 
-#include "reactor/io_backend.h"
+#include "reactor/backend_kind.h"
 
 namespace reactor {
 // Lets GoogleTest (and ctest test names) print a backend as "epoll" / "io_uring".

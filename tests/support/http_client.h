@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "reactor/io_backend.h"
+#include "reactor/backend_kind.h"
 #include "reactor/socket_address.h"
 #include "tests/support/backends.h"
 #include "tests/support/net.h"

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/io_backend.h"
+#include "reactor/backend_kind.h"
 #include "reactor/socket_address.h"
 
 namespace rt {

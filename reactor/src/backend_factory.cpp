@@ -1,11 +1,11 @@
 // Picks the I/O backend at run time: io_uring when built in and usable, else epoll.
 #include <cstring>
 
-#include "reactor/epoll_backend.h"
+#include "reactor/src/epoll_backend.h"
 #include "reactor/event_loop.h"
-#include "reactor/io_backend.h"
+#include "reactor/src/io_backend.h"
 #ifdef REACTOR_HAVE_URING
-#include "reactor/uring_backend.h"
+#include "reactor/src/uring_backend.h"
 #endif
 
 namespace reactor {
@@ -42,7 +42,7 @@ bool io_uring_compiled_in() {
 #endif
 }
 
-std::unique_ptr<IoBackend> make_backend(BackendKind kind, EventLoop& loop, std::string* error,
+std::unique_ptr<IoBackend> make_backend(BackendKind kind, LoopPort loop, std::string* error,
                                         std::string* note) {
   if (kind == BackendKind::kEpoll) return std::make_unique<EpollBackend>(loop);
 #ifdef REACTOR_HAVE_URING

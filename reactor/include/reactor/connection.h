@@ -92,8 +92,7 @@ class Connection : public TimerNode {
 
  private:
   friend class EventLoop;
-  friend class EpollBackend;
-  friend class UringBackend;
+  friend class LoopPort;  // the backends' view of the write queue (reactor/src/loop_port.h)
 
   void set(Flag f) { flags_ |= f; }
   void clear(Flag f) { flags_ &= static_cast<uint16_t>(~f); }
@@ -110,11 +109,7 @@ class Connection : public TimerNode {
   uint16_t flags_ = 0;
   uint16_t listener_ = 0xffff;
   uint16_t admit_to_ = 0xffff;  // reclaimed for a newcomer waiting on this loop index
-  // Backend-private: in-flight operations (io_uring) and readiness bits (epoll).
-  uint16_t pending_ops_ = 0;
-  uint16_t backend_bits_ = 0;
-  uint32_t backend_ctx_ = UINT32_MAX;  // io_uring: index of the in-flight sendmsg context
-  uint64_t held_ = 0;                  // add_held_bytes() total
+  uint64_t held_ = 0;           // add_held_bytes() total
   uint32_t lru_prev_ = UINT32_MAX;     // reclaimable list, by slot
   uint32_t lru_next_ = UINT32_MAX;
 };

@@ -9,10 +9,11 @@
 #include <vector>
 
 #include "reactor/access_list.h"
+#include "reactor/backend_kind.h"
 #include "reactor/buffer_pool.h"
 #include "reactor/clock.h"
 #include "reactor/connection.h"
-#include "reactor/io_backend.h"
+#include "reactor/fd_watcher.h"
 #include "reactor/listener.h"
 #include "reactor/loop_stats.h"
 #include "reactor/task_queue.h"
@@ -24,6 +25,12 @@ namespace reactor {
 
 class Admission;
 class ConnectionHandler;
+class IoBackend;
+class LoopPort;
+
+// Makes the loop's backend (private: io_backend.h). Only for the library's own tests, which
+// drive a loop over an in-memory backend; everyone else picks LoopConfig::backend.
+using BackendFactory = std::unique_ptr<IoBackend> (*)(LoopPort port, void* context);
 
 struct LoopConfig {
   BackendKind backend = BackendKind::kAuto;
@@ -71,6 +78,7 @@ class EventLoop {
  public:
   // Throws std::runtime_error when the requested backend cannot be created.
   explicit EventLoop(const LoopConfig& config);
+  EventLoop(const LoopConfig& config, BackendFactory factory, void* context);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -88,9 +96,13 @@ class EventLoop {
 
   const LoopConfig& config() const { return config_; }
   LoopConfig& mutable_config() { return config_; }  // loop thread: live-tunable fields
-  IoBackend& backend() { return *backend_; }
   BufferPool& buffers() { return pool_; }
-  SliceArena& slices() { return slices_; }
+  BackendKind backend_kind() const;
+  const char* backend_name() const { return backend_kind_name(backend_kind()); }
+  // Reports readability of a descriptor the caller owns (eventfd, UDP socket) on this loop's
+  // thread. On the loop thread; unwatch before closing the fd or destroying the watcher.
+  void watch(int fd, FdWatcher* watcher);
+  void unwatch(int fd, FdWatcher* watcher);
   TimerWheel& timers() { return timers_; }
   LoopStats& stats() { return stats_; }
   const LoopStats& stats() const { return stats_; }
@@ -103,31 +115,6 @@ class EventLoop {
   // Calls fn for every open connection (diagnostics, drain).
   void for_each_connection(const std::function<void(Connection&)>& fn);
 
-  // --- called by the backend only ---
-  // Right after the backend's wait returns, before it dispatches: callbacks then see the
-  // time of the wake-up, not the time the loop went to sleep.
-  void on_wakeup() {
-    now_ms_ = monotonic_ms();
-    timers_.set_now(now_ms_);
-    woke_ = true;
-  }
-  void on_accepted(Listener& l, int fd);
-  // Returns true when more accepts may succeed right now; false when the queue is empty or
-  // accepting was paused (the backend then waits for the listener to become readable again).
-  bool on_accept_error(Listener& l, int err);
-  void on_connected(Connection& c, int err);
-  void on_received(Connection& c, Buffer&& data);
-  void on_peer_eof(Connection& c);
-  void on_io_error(Connection& c, int err);
-  void on_sent(Connection& c, size_t n);
-  void on_closed(Connection& c);
-  // The backend saw the peer's FIN (RDHUP) while reading was stopped.
-  void on_peer_fin_while_paused(Connection& c);
-  // The backend no longer reads c's write queue (c is closing): release its buffers now.
-  void release_queue(Connection& c);
-  // Connection::add_held_bytes: counts the bytes against the budget.
-  void on_held_bytes(Connection& c, int64_t delta);
-
   // --- memory budget (event_loop_memory.cpp) ---
   // Bytes counted against LoopConfig::buffer_memory: pool buffers held outside the pool
   // (write queues, buffers a protocol keeps, io_uring ring buffers delivered and not yet
@@ -136,11 +123,30 @@ class EventLoop {
     return static_cast<uint64_t>(pool_.held()) * pool_.buffer_size() + external_held_;
   }
   bool memory_pressure() const { return pressure_; }
-  // The pool refused a buffer: close whoever holds the most (it may be `asker`).
-  void on_pool_exhausted(Connection* asker);
 
  private:
   friend class Connection;
+  friend class LoopPort;  // the backends' door: completions below, loop state they need
+
+  // --- completions, called by the backend through LoopPort (loop_port.h) ---
+  void on_wakeup() {
+    now_ms_ = monotonic_ms();
+    timers_.set_now(now_ms_);
+    woke_ = true;
+  }
+  void on_accepted(Listener& l, int fd);
+  bool on_accept_error(Listener& l, int err);
+  void on_connected(Connection& c, int err);
+  void on_received(Connection& c, Buffer&& data);
+  void on_peer_eof(Connection& c);
+  void on_io_error(Connection& c, int err);
+  void on_sent(Connection& c, size_t n);
+  void on_closed(Connection& c);
+  void on_peer_fin_while_paused(Connection& c);
+  void release_queue(Connection& c);
+  void on_pool_exhausted(Connection* asker);
+  // Connection::add_held_bytes: counts the bytes against the budget.
+  void on_held_bytes(Connection& c, int64_t delta);
   struct AcceptResumeTimer : TimerNode {
     EventLoop* loop = nullptr;
   };

@@ -1,5 +1,5 @@
 // fd_pressure: one lock and one timestamp shared by every loop of the process.
-#include "reactor/fd_pressure.h"
+#include "reactor/src/fd_pressure.h"
 
 #include <sys/socket.h>
 

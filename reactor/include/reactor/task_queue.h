@@ -5,7 +5,7 @@
 #include <mutex>
 #include <vector>
 
-#include "reactor/io_backend.h"
+#include "reactor/fd_watcher.h"
 
 namespace reactor {
 

@@ -9,27 +9,20 @@
 #include <memory>
 #include <string>
 
+#include "reactor/backend_kind.h"
+#include "reactor/fd_watcher.h"
+#include "reactor/src/loop_port.h"
+
 namespace reactor {
 
 class Connection;
-class EventLoop;
 struct Listener;
-
-// A plain fd whose readability the loop wants to hear about (eventfd, UDP sockets).
-class FdWatcher {
- public:
-  virtual ~FdWatcher() = default;
-  virtual void on_readable() = 0;
-};
-
-enum class BackendKind { kAuto, kEpoll, kIoUring };
-const char* backend_kind_name(BackendKind k);
-bool parse_backend_kind(const std::string& text, BackendKind* out);
 
 // Thread affinity: one backend per EventLoop, used only on that loop's thread.
 //
-// Completions are delivered by calling EventLoop::on_* methods (see event_loop.h); a backend
-// never calls protocol handlers itself.
+// Completions are delivered through the LoopPort the backend was made with (loop_port.h); a
+// backend never calls protocol handlers itself. Per-connection state a backend needs lives in
+// its own side table indexed by ConnectionId::slot (reset in add_connection), not in Connection.
 class IoBackend {
  public:
   virtual ~IoBackend() = default;
@@ -71,11 +64,10 @@ class IoBackend {
   virtual void poll(int timeout_ms) = 0;
 };
 
-// Creates the backend for `loop`. kAuto tries io_uring and falls back to epoll; a fallback
+// Creates the backend for a loop. kAuto tries io_uring and falls back to epoll; a fallback
 // writes the reason into *note. Returns nullptr with *error set when the asked-for backend
 // cannot run (e.g. kIoUring on a kernel or build without it).
-std::unique_ptr<IoBackend> make_backend(BackendKind kind, EventLoop& loop, std::string* error,
+std::unique_ptr<IoBackend> make_backend(BackendKind kind, LoopPort loop, std::string* error,
                                         std::string* note);
-bool io_uring_compiled_in();
 
 }  // namespace reactor

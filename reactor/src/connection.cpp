@@ -2,6 +2,7 @@
 #include "reactor/connection.h"
 
 #include "reactor/event_loop.h"
+#include "reactor/src/io_backend.h"
 #include "reactor/log.h"
 
 namespace reactor {
@@ -19,7 +20,7 @@ void Connection::send(Buffer&& data) {
     send(data.data(), n);
     return;
   }
-  wq_.append_buffer(loop_->slices(), std::move(data));
+  wq_.append_buffer(loop_->slices_, std::move(data));
   loop_->stats().write_queue_bytes.add(n);
   after_append();
 }
@@ -29,7 +30,7 @@ void Connection::send(const void* data, size_t len) {
   if ((flags_ & (kClosed | kShutWr | kAbortPending)) || len == 0) return;
   const char* p = static_cast<const char*>(data);
   uint64_t before = wq_.bytes();
-  bool ok = wq_.append_copy(loop_->slices(), p, len);
+  bool ok = wq_.append_copy(loop_->slices_, p, len);
   if (!ok) {
     // The pool is at its cap. Free memory by closing whoever holds the most (which may be
     // this connection), never by dropping these bytes or by punishing a connection just
@@ -39,7 +40,7 @@ void Connection::send(const void* data, size_t len) {
     loop_->on_pool_exhausted(this);
     if (flags_ & (kClosed | kAbortPending)) return;
     before = wq_.bytes();
-    ok = wq_.append_copy(loop_->slices(), p + done, len - done);
+    ok = wq_.append_copy(loop_->slices_, p + done, len - done);
     len = wq_.bytes() - before;
     if (!ok) {
       loop_->stats().write_queue_bytes.add(len);
@@ -64,7 +65,7 @@ void Connection::close() {
   if (flags_ & (kClosing | kClosed)) return;
   set_reclaimable(false);
   set(kClosing);
-  if (!(flags_ & kPaused)) loop_->backend().stop_receive(*this);
+  if (!(flags_ & kPaused)) loop_->backend_->stop_receive(*this);
   if (!(flags_ & kInCallback)) loop_->finish_close_if_ready(*this);
 }
 

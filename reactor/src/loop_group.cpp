@@ -60,7 +60,7 @@ bool LoopGroup::start(const Options& opts, const Init& init, std::string* error)
         if (loop) {
           loops_[i] = loop.get();
           if (i == 0) {
-            backend_name_ = loop->backend().name();
+            backend_name_ = loop->backend_name();
             fallback_note_ = loop->fallback_note();
           }
         }

@@ -1,5 +1,6 @@
 // EventLoop: the loop's phases, connection slots, accept policy (limits, EMFILE), close and drain.
 #include "reactor/event_loop.h"
+#include "reactor/src/io_backend.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -13,8 +14,8 @@
 
 #include "reactor/admission.h"
 #include "reactor/clock.h"
-#include "reactor/completion_tag.h"
-#include "reactor/fd_pressure.h"
+#include "reactor/src/completion_tag.h"
+#include "reactor/src/fd_pressure.h"
 #include "reactor/handler.h"
 #include "reactor/log.h"
 
@@ -24,16 +25,31 @@ void ConnectionHandler::on_peer_closed(Connection& c) {
   c.close();
 }
 
-EventLoop::EventLoop(const LoopConfig& config)
+namespace {
+std::unique_ptr<IoBackend> make_configured_backend(LoopPort port, void* context) {
+  auto* out = static_cast<std::pair<std::string, std::string>*>(context);
+  return make_backend(port.config().backend, port, &out->first, &out->second);
+}
+}  // namespace
+
+EventLoop::EventLoop(const LoopConfig& config) : EventLoop(config, nullptr, nullptr) {}
+
+EventLoop::EventLoop(const LoopConfig& config, BackendFactory factory, void* context)
     : config_(config),
       start_ms_(monotonic_ms()),
       now_ms_(start_ms_),
       pool_(config.buffer_size, config.max_buffers),
       slices_(pool_),
       timers_(start_ms_, 10) {
-  std::string error;
-  backend_ = make_backend(config.backend, *this, &error, &backend_note_);
-  if (!backend_) throw std::runtime_error(error);
+  if (factory != nullptr) {
+    backend_ = factory(LoopPort(*this), context);
+    if (!backend_) throw std::runtime_error("the backend factory made no backend");
+  } else {
+    std::pair<std::string, std::string> error_note;
+    backend_ = make_configured_backend(LoopPort(*this), &error_note);
+    if (!backend_) throw std::runtime_error(error_note.first);
+    backend_note_ = std::move(error_note.second);
+  }
   tasks_ = std::make_unique<TaskQueue>(*this);
   backend_->watch(tasks_->fd(), tasks_.get());
   accept_resume_.loop = this;
@@ -45,6 +61,20 @@ EventLoop::EventLoop(const LoopConfig& config)
   after_turn_memory();  // gauges and pressure_mark_ from the config
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (config_.admission) admission_index_ = config_.admission->attach(this);
+}
+
+BackendKind EventLoop::backend_kind() const {
+  return backend_->kind();
+}
+
+void EventLoop::watch(int fd, FdWatcher* watcher) {
+  affinity_.assert_owner();
+  backend_->watch(fd, watcher);
+}
+
+void EventLoop::unwatch(int fd, FdWatcher* watcher) {
+  affinity_.assert_owner();
+  backend_->unwatch(fd, watcher);
 }
 
 EventLoop::~EventLoop() {
@@ -160,9 +190,6 @@ Connection& EventLoop::alloc_connection(int fd, ConnectionHandler* handler) {
   c.slot_ = slot;
   c.flags_ = 0;
   c.listener_ = 0xffff;
-  c.pending_ops_ = 0;
-  c.backend_bits_ = 0;
-  c.backend_ctx_ = UINT32_MAX;
   c.held_ = 0;
   c.admit_to_ = 0xffff;
   c.last_active_ms_ = rel_now();

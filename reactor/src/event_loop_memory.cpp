@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "reactor/event_loop.h"
+#include "reactor/src/io_backend.h"
 #include "reactor/handler.h"
 #include "reactor/log.h"
 

@@ -1,6 +1,6 @@
 // UringBackend: ring setup with fallbacks, provided-buffer ring over the loop's BufferPool,
 // multishot accept/recv, ordered sends, cancel-then-close.
-#include "reactor/uring_backend.h"
+#include "reactor/src/uring_backend.h"
 
 #include <poll.h>
 #include <sys/mman.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "reactor/event_loop.h"
-#include "reactor/fd_pressure.h"
+#include "reactor/src/fd_pressure.h"
 #include "reactor/log.h"
 
 namespace reactor {
@@ -28,9 +28,9 @@ uint32_t slot_of(uint64_t t) {
 }
 }  // namespace
 
-UringBackend::UringBackend(EventLoop& loop) : loop_(loop) {}
+UringBackend::UringBackend(LoopPort loop) : loop_(loop) {}
 
-std::unique_ptr<UringBackend> UringBackend::create(EventLoop& loop, std::string* why) {
+std::unique_ptr<UringBackend> UringBackend::create(LoopPort loop, std::string* why) {
   std::unique_ptr<UringBackend> b(new UringBackend(loop));
   if (!b->init(why)) return nullptr;
   return b;
@@ -280,35 +280,36 @@ void UringBackend::stop_accept(Listener& l) {
 }
 
 void UringBackend::add_connection(Connection& c) {
-  c.backend_bits_ = 0;
+  if (c.id().slot >= conns_.size()) conns_.resize(c.id().slot + 1);
+  st(c) = ConnState{};
 }
 
 void UringBackend::connect(Connection& c, const sockaddr* addr, socklen_t len) {
   // The kernel copies the address when it takes the SQE, and the caller's copy dies when we
   // return: submit now rather than with the rest of the turn.
   io_uring_sqe* s = sqe();
-  io_uring_prep_connect(s, c.fd_, addr, len);
-  io_uring_sqe_set_data64(s, tag(kOpConnect, c.gen_, c.slot_));
-  ++c.pending_ops_;
+  io_uring_prep_connect(s, c.fd(), addr, len);
+  io_uring_sqe_set_data64(s, tag(kOpConnect, c.id().gen, c.id().slot));
+  ++st(c).pending_ops;
   io_uring_submit(&ring_);
 }
 
 void UringBackend::start_receive(Connection& c) {
-  c.backend_bits_ |= kRecvWanted;
-  if (!(c.backend_bits_ & (kRecvArmed | kEnobufsWait))) arm_recv(c);
+  st(c).bits |= kRecvWanted;
+  if (!(st(c).bits & (kRecvArmed | kEnobufsWait))) arm_recv(c);
 }
 
 bool UringBackend::backed_up(const Connection& c) const {
   // One multishot wake-up can deliver 32 buffers (the kernel's retry cap): under memory
   // pressure everybody receives one buffer at a time, so nobody takes half a megabyte at once.
   if (loop_.memory_pressure()) return true;
-  return c.wq_.bytes() >= kBackedUpBuffers * loop_.buffers().buffer_size();
+  return loop_.queue(c).bytes() >= kBackedUpBuffers * loop_.buffers().buffer_size();
 }
 
 void UringBackend::memory_pressure(bool on) {
   if (!on) return;  // connections go back to multishot at their next re-arm
   loop_.for_each_connection([this](Connection& c) {
-    if ((c.backend_bits_ & kRecvArmed) && !(c.backend_bits_ & kRecvSingle)) cancel_recv(c);
+    if ((st(c).bits & kRecvArmed) && !(st(c).bits & kRecvSingle)) cancel_recv(c);
   });
 }
 
@@ -323,41 +324,41 @@ void UringBackend::arm_recv(Connection& c) {
   // A new connection starts single-shot too: a crowd that connects and floods at once would
   // otherwise take up to 32 buffers per connection per wake-up before any of them had been
   // seen by the loop's budget.
-  if (!(c.backend_bits_ & kRecvSeen) || backed_up(c)) {
-    io_uring_prep_recv(s, c.fd_, nullptr, loop_.buffers().buffer_size(), 0);
-    c.backend_bits_ |= kRecvSingle;
+  if (!(st(c).bits & kRecvSeen) || backed_up(c)) {
+    io_uring_prep_recv(s, c.fd(), nullptr, loop_.buffers().buffer_size(), 0);
+    st(c).bits |= kRecvSingle;
   } else {
-    io_uring_prep_recv_multishot(s, c.fd_, nullptr, 0, 0);
-    c.backend_bits_ &= ~kRecvSingle;
+    io_uring_prep_recv_multishot(s, c.fd(), nullptr, 0, 0);
+    st(c).bits &= ~kRecvSingle;
   }
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = kBufGroup;
-  io_uring_sqe_set_data64(s, tag(kOpRecv, c.gen_, c.slot_));
-  c.backend_bits_ |= kRecvArmed;
-  c.backend_bits_ &= ~kRecvCancel;
-  ++c.pending_ops_;
+  io_uring_sqe_set_data64(s, tag(kOpRecv, c.id().gen, c.id().slot));
+  st(c).bits |= kRecvArmed;
+  st(c).bits &= ~kRecvCancel;
+  ++st(c).pending_ops;
 }
 
 void UringBackend::stop_receive(Connection& c) {
-  c.backend_bits_ &= ~kRecvWanted;
+  st(c).bits &= ~kRecvWanted;
   cancel_recv(c);
   // With no receive armed a reset or the peer's FIN would go unnoticed (and a paused
   // connection would hold its memory until it times out): watch for them meanwhile.
-  if (!(c.backend_bits_ & kHupWatch) && !c.closed()) {
+  if (!(st(c).bits & kHupWatch) && !c.closed()) {
     io_uring_sqe* s = sqe();
-    io_uring_prep_poll_add(s, c.fd_, POLLRDHUP);
-    io_uring_sqe_set_data64(s, tag(kOpHupPoll, c.gen_, c.slot_));
-    c.backend_bits_ |= kHupWatch;
-    ++c.pending_ops_;
+    io_uring_prep_poll_add(s, c.fd(), POLLRDHUP);
+    io_uring_sqe_set_data64(s, tag(kOpHupPoll, c.id().gen, c.id().slot));
+    st(c).bits |= kHupWatch;
+    ++st(c).pending_ops;
   }
 }
 
 void UringBackend::on_hup_poll_cqe(Connection& c, int res) {
-  c.backend_bits_ &= ~kHupWatch;
-  --c.pending_ops_;
-  if (c.closed() || res < 0 || (c.backend_bits_ & kRecvArmed)) return;  // a recv will tell
+  st(c).bits &= ~kHupWatch;
+  --st(c).pending_ops;
+  if (c.closed() || res < 0 || (st(c).bits & kRecvArmed)) return;  // a recv will tell
   if (res & POLLERR) {
-    if (c.backend_bits_ & (kSendInFlight | kWriteWait)) return;  // the send will tell
+    if (st(c).bits & (kSendInFlight | kWriteWait)) return;  // the send will tell
     loop_.on_io_error(c, ECONNRESET);
   } else if (res & POLLHUP) {  // both directions shut (our FIN and the peer's): an end
     loop_.on_peer_eof(c);
@@ -367,9 +368,9 @@ void UringBackend::on_hup_poll_cqe(Connection& c, int res) {
 }
 
 void UringBackend::cancel_recv(Connection& c) {
-  if ((c.backend_bits_ & kRecvArmed) && !(c.backend_bits_ & kRecvCancel)) {
-    c.backend_bits_ |= kRecvCancel;
-    cancel(tag(kOpRecv, c.gen_, c.slot_));
+  if ((st(c).bits & kRecvArmed) && !(st(c).bits & kRecvCancel)) {
+    st(c).bits |= kRecvCancel;
+    cancel(tag(kOpRecv, c.id().gen, c.id().slot));
   }
 }
 
@@ -389,13 +390,13 @@ void UringBackend::free_send_ctx(uint32_t i) {
 }
 
 void UringBackend::flush(Connection& c) {
-  if (!(c.backend_bits_ & (kSendInFlight | kWriteWait)) && !c.wq_.empty()) submit_send(c);
+  if (!(st(c).bits & (kSendInFlight | kWriteWait)) && !loop_.queue(c).empty()) submit_send(c);
 }
 
 void UringBackend::submit_send(Connection& c) {
   io_uring_sqe* s = sqe();
   iovec one;
-  int n = c.wq_.gather(loop_.slices(), &one, 1);
+  int n = loop_.queue(c).gather(loop_.slices(), &one, 1);
   // Sends never wait inside the kernel: a send parked there until a slow peer reads would
   // hold the queue's buffers (a receive-ring buffer among them), so they could be neither
   // moved out of the ring nor released when the memory budget closes the connection — and
@@ -403,42 +404,42 @@ void UringBackend::submit_send(Connection& c) {
   // MSG_DONTWAIT a full socket answers EAGAIN at once; we then wait with a POLLOUT poll,
   // which references no buffer, and send again when it fires.
   const int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
-  if (n == 1 && c.wq_.bytes() == one.iov_len) {
-    io_uring_prep_send(s, c.fd_, one.iov_base, one.iov_len, flags);
+  if (n == 1 && loop_.queue(c).bytes() == one.iov_len) {
+    io_uring_prep_send(s, c.fd(), one.iov_base, one.iov_len, flags);
   } else {
     uint32_t i = alloc_send_ctx();
     SendCtx& ctx = *send_ctx_[i];
-    int cnt = c.wq_.gather(loop_.slices(), ctx.iov, 32);
+    int cnt = loop_.queue(c).gather(loop_.slices(), ctx.iov, 32);
     memset(&ctx.msg, 0, sizeof ctx.msg);
     ctx.msg.msg_iov = ctx.iov;
     ctx.msg.msg_iovlen = static_cast<size_t>(cnt);
-    io_uring_prep_sendmsg(s, c.fd_, &ctx.msg, flags);
-    c.backend_ctx_ = i;
+    io_uring_prep_sendmsg(s, c.fd(), &ctx.msg, flags);
+    st(c).send_ctx = i;
   }
-  io_uring_sqe_set_data64(s, tag(kOpSend, c.gen_, c.slot_));
-  c.backend_bits_ |= kSendInFlight;
-  ++c.pending_ops_;
+  io_uring_sqe_set_data64(s, tag(kOpSend, c.id().gen, c.id().slot));
+  st(c).bits |= kSendInFlight;
+  ++st(c).pending_ops;
 }
 
 void UringBackend::close(Connection& c) {
-  c.backend_bits_ |= kCloseWanted;
-  c.backend_bits_ &= ~kRecvWanted;
+  st(c).bits |= kCloseWanted;
+  st(c).bits &= ~kRecvWanted;
   // Memory first: unless a send is reading the queue right now, its buffers go back at once
   // rather than after the cancellations below complete.
-  if (!(c.backend_bits_ & kSendInFlight)) loop_.release_queue(c);
-  if (c.pending_ops_ > 0 && !(c.backend_bits_ & kCancelledAll)) {
-    c.backend_bits_ |= kCancelledAll;
+  if (!(st(c).bits & kSendInFlight)) loop_.release_queue(c);
+  if (st(c).pending_ops > 0 && !(st(c).bits & kCancelledAll)) {
+    st(c).bits |= kCancelledAll;
     io_uring_sqe* s = sqe();
-    io_uring_prep_cancel_fd(s, c.fd_, IORING_ASYNC_CANCEL_ALL);
+    io_uring_prep_cancel_fd(s, c.fd(), IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data64(s, tag(kOpCancel, 0, 0));
   }
   maybe_finish_close(c);
 }
 
 void UringBackend::maybe_finish_close(Connection& c) {
-  if (!(c.backend_bits_ & kCloseWanted) || c.pending_ops_ > 0) return;
-  c.backend_bits_ &= ~kCloseWanted;
-  ::close(c.fd_);
+  if (!(st(c).bits & kCloseWanted) || st(c).pending_ops > 0) return;
+  st(c).bits &= ~kCloseWanted;
+  ::close(c.fd());
   loop_.on_closed(c);
 }
 
@@ -470,8 +471,8 @@ void UringBackend::rearm_starved() {
   for (uint64_t t : waiting) {
     Connection* c = loop_.find(ConnectionId{slot_of(t), gen_of(t)});
     if (!c || c->closed()) continue;
-    c->backend_bits_ &= ~kEnobufsWait;
-    if ((c->backend_bits_ & kRecvWanted) && !(c->backend_bits_ & kRecvArmed)) arm_recv(*c);
+    st(*c).bits &= ~kEnobufsWait;
+    if ((st(*c).bits & kRecvWanted) && !(st(*c).bits & kRecvArmed)) arm_recv(*c);
   }
 }
 
@@ -636,11 +637,11 @@ void UringBackend::on_listen_poll_cqe(uint32_t index) {
 void UringBackend::on_recv_cqe(Connection& c, int res, uint32_t flags) {
   bool more = flags & IORING_CQE_F_MORE;
   if (!more) {
-    c.backend_bits_ &= ~(kRecvArmed | kRecvCancel);
-    --c.pending_ops_;
+    st(c).bits &= ~(kRecvArmed | kRecvCancel);
+    --st(c).pending_ops;
   }
   if (res > 0) {
-    c.backend_bits_ |= kRecvSeen;
+    st(c).bits |= kRecvSeen;
     if (ring_available_ > 0) --ring_available_;  // an estimate: never below zero
     note_delivered(flags >> 16);
     loop_.buffers().adopt(first_id_ + (flags >> 16));
@@ -656,24 +657,24 @@ void UringBackend::on_recv_cqe(Connection& c, int res, uint32_t flags) {
     loop_.stats().enobufs.add();
     ring_available_ = 0;
     if (!more && !c.closed()) {
-      c.backend_bits_ |= kEnobufsWait;
-      starved_.push_back(tag(kOpRecv, c.gen_, c.slot_));
+      st(c).bits |= kEnobufsWait;
+      starved_.push_back(tag(kOpRecv, c.id().gen, c.id().slot));
     }
     return;
   } else if (res != -ECANCELED) {
     if (!c.closed()) loop_.on_io_error(c, -res);
     return;
   }
-  if (!more && !c.closed() && (c.backend_bits_ & kRecvWanted) && !c.has(Connection::kPeerEof))
+  if (!more && !c.closed() && (st(c).bits & kRecvWanted) && !c.has(Connection::kPeerEof))
     arm_recv(c);
 }
 
 void UringBackend::on_send_cqe(Connection& c, int res) {
-  c.backend_bits_ &= ~kSendInFlight;
-  --c.pending_ops_;
-  if (c.backend_ctx_ != UINT32_MAX) {
-    free_send_ctx(c.backend_ctx_);
-    c.backend_ctx_ = UINT32_MAX;
+  st(c).bits &= ~kSendInFlight;
+  --st(c).pending_ops;
+  if (st(c).send_ctx != UINT32_MAX) {
+    free_send_ctx(st(c).send_ctx);
+    st(c).send_ctx = UINT32_MAX;
   }
   if (c.closed()) {
     loop_.release_queue(c);  // close() could not: the kernel was reading it until now
@@ -688,35 +689,35 @@ void UringBackend::on_send_cqe(Connection& c, int res) {
     loop_.on_io_error(c, -res);
     return;
   }
-  if (c.closed() || (c.backend_bits_ & (kSendInFlight | kWriteWait)) || c.wq_.empty()) return;
+  if (c.closed() || (st(c).bits & (kSendInFlight | kWriteWait)) || loop_.queue(c).empty()) return;
   if (!full) {  // short send or more queued meanwhile: the rest goes out next, in order
     submit_send(c);
     return;
   }
   // The peer is not reading. Bytes still in a receive-ring buffer move out of the ring
   // before we wait, so a slow peer never holds one.
-  if (loop_.buffers().is_scarce(c.wq_.head_buffer(loop_.slices()))) unpin(c);
+  if (loop_.buffers().is_scarce(loop_.queue(c).head_buffer(loop_.slices()))) unpin(c);
   if (c.closed()) return;
   io_uring_sqe* s = sqe();
-  io_uring_prep_poll_add(s, c.fd_, POLLOUT);
-  io_uring_sqe_set_data64(s, tag(kOpWritePoll, c.gen_, c.slot_));
-  c.backend_bits_ |= kWriteWait;
-  ++c.pending_ops_;
+  io_uring_prep_poll_add(s, c.fd(), POLLOUT);
+  io_uring_sqe_set_data64(s, tag(kOpWritePoll, c.id().gen, c.id().slot));
+  st(c).bits |= kWriteWait;
+  ++st(c).pending_ops;
 }
 
 void UringBackend::on_write_poll_cqe(Connection& c) {
-  c.backend_bits_ &= ~kWriteWait;
-  --c.pending_ops_;
+  st(c).bits &= ~kWriteWait;
+  --st(c).pending_ops;
   // Whatever the poll says (writable, HUP, error), the next send finds out.
-  if (!c.closed() && !(c.backend_bits_ & kSendInFlight) && !c.wq_.empty()) submit_send(c);
+  if (!c.closed() && !(st(c).bits & kSendInFlight) && !loop_.queue(c).empty()) submit_send(c);
 }
 
 bool UringBackend::unpin(Connection& c) {
-  int moved = c.wq_.copy_out_scarce(loop_.slices());
+  int moved = loop_.queue(c).copy_out_scarce(loop_.slices());
   if (moved < 0) {
     loop_.on_pool_exhausted(&c);
     if (c.closed()) return true;
-    moved = c.wq_.copy_out_scarce(loop_.slices());
+    moved = loop_.queue(c).copy_out_scarce(loop_.slices());
   }
   if (moved > 0) loop_.stats().ring_copies.add(static_cast<uint64_t>(moved));
   // moved < 0 still: the pool is truly empty; the ring buffer stays with the queue until it
@@ -725,7 +726,7 @@ bool UringBackend::unpin(Connection& c) {
 }
 
 void UringBackend::on_connect_cqe(Connection& c, int res) {
-  --c.pending_ops_;
+  --st(c).pending_ops;
   if (c.closed()) return;
   loop_.on_connected(c, res < 0 ? -res : 0);
 }

@@ -6,21 +6,21 @@
 
 #include <vector>
 
-#include "reactor/completion_tag.h"
-#include "reactor/io_backend.h"
+#include "reactor/src/completion_tag.h"
+#include "reactor/src/io_backend.h"
 
 namespace reactor {
 
 // Thread affinity: owned and used by one EventLoop thread.
 //
 // Each socket is registered once, edge-triggered, for IN|OUT|RDHUP: no epoll_ctl on the hot
-// path. Readiness is remembered in Connection::backend_bits_ so a paused reader or a capped
+// path. Readiness is remembered per slot in bits_ so a paused reader or a capped
 // one can be resumed without a fresh edge. Work per event is capped (read_batch reads,
 // accept_batch accepts); what is left goes on a deferred list served next turn with a zero
 // timeout, so one busy connection cannot starve the rest.
 class EpollBackend final : public IoBackend {
  public:
-  explicit EpollBackend(EventLoop& loop);
+  explicit EpollBackend(LoopPort loop);
   ~EpollBackend() override;
 
   BackendKind kind() const override { return BackendKind::kEpoll; }
@@ -50,6 +50,8 @@ class EpollBackend final : public IoBackend {
   static uint64_t tag(Kind k, uint32_t gen, uint32_t index) {
     return CompletionTag::make(k, gen, index);
   }
+  // Per-connection readiness, by slot (grown and reset in add_connection).
+  uint16_t& bits(const Connection& c) { return bits_[c.id().slot]; }
   Connection* find_conn(uint64_t t);
   void on_event(uint64_t data, uint32_t events);
   void fail_connect_later(Connection& c, int err);
@@ -60,8 +62,9 @@ class EpollBackend final : public IoBackend {
   void defer(uint64_t t);
   void run_deferred();
 
-  EventLoop& loop_;
+  LoopPort loop_;
   int epfd_;
+  std::vector<uint16_t> bits_;
   std::vector<epoll_event> events_;
   std::vector<FdWatcher*> watchers_;
   std::vector<uint64_t> deferred_;

@@ -1,5 +1,5 @@
 // EpollBackend: edge-triggered readiness turned into accept/receive/send completions.
-#include "reactor/epoll_backend.h"
+#include "reactor/src/epoll_backend.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,12 +10,12 @@
 #include <string>
 
 #include "reactor/event_loop.h"
-#include "reactor/fd_pressure.h"
+#include "reactor/src/fd_pressure.h"
 #include "reactor/log.h"
 
 namespace reactor {
 
-EpollBackend::EpollBackend(EventLoop& loop) : loop_(loop), events_(256) {
+EpollBackend::EpollBackend(LoopPort loop) : loop_(loop), events_(256) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + strerror(errno));
 }
@@ -44,20 +44,21 @@ void EpollBackend::stop_accept(Listener& l) {
 }
 
 void EpollBackend::add_connection(Connection& c) {
-  c.backend_bits_ = kWritable;
+  if (c.id().slot >= bits_.size()) bits_.resize(c.id().slot + 1);
+  bits(c) = kWritable;
   if (c.has(Connection::kConnecting)) return;  // registered by connect(), after ::connect
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.u64 = tag(kConn, c.gen_, c.slot_);
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd_, &ev) != 0) {
+  ev.data.u64 = tag(kConn, c.id().gen, c.id().slot);
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd(), &ev) != 0) {
     loop_.on_io_error(c, errno);
     return;
   }
-  c.backend_bits_ |= kRegistered;
+  bits(c) |= kRegistered;
 }
 
 void EpollBackend::connect(Connection& c, const sockaddr* addr, socklen_t len) {
-  int rc = ::connect(c.fd_, addr, len);
+  int rc = ::connect(c.fd(), addr, len);
   int err = rc == 0 ? 0 : errno;
   if (rc != 0 && err != EINPROGRESS) {
     fail_connect_later(c, err);
@@ -65,12 +66,12 @@ void EpollBackend::connect(Connection& c, const sockaddr* addr, socklen_t len) {
   }
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.u64 = tag(kConn, c.gen_, c.slot_);
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd_, &ev) != 0) {
+  ev.data.u64 = tag(kConn, c.id().gen, c.id().slot);
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd(), &ev) != 0) {
     fail_connect_later(c, errno);
     return;
   }
-  c.backend_bits_ |= kRegistered;
+  bits(c) |= kRegistered;
   // Completion (or an immediate success) shows up as an OUT edge; SO_ERROR tells which.
 }
 
@@ -78,43 +79,44 @@ void EpollBackend::fail_connect_later(Connection& c, int err) {
   // Reported from the next turn, never from inside EventLoop::connect(): the caller gets its
   // Connection* back (and can attach state) before any callback runs, as with io_uring.
   ConnectionId id = c.id();
-  loop_.post([id, err](EventLoop& loop) {
-    if (Connection* conn = loop.find(id)) loop.on_connected(*conn, err);
+  LoopPort port = loop_;
+  loop_.post([port, id, err](EventLoop&) mutable {
+    if (Connection* conn = port.find(id)) port.on_connected(*conn, err);
   });
 }
 
 void EpollBackend::start_receive(Connection& c) {
-  c.backend_bits_ |= kRecvOn;
+  bits(c) |= kRecvOn;
   // With edge triggering a paused reader may have missed its edge: read on the next turn.
-  if (c.backend_bits_ & kReadable) defer(tag(kConn, c.gen_, c.slot_));
+  if (bits(c) & kReadable) defer(tag(kConn, c.id().gen, c.id().slot));
 }
 
 void EpollBackend::stop_receive(Connection& c) {
-  c.backend_bits_ &= ~kRecvOn;
+  bits(c) &= ~kRecvOn;
 }
 
 void EpollBackend::flush(Connection& c) {
-  if (!(c.backend_bits_ & kWritable)) return;  // an OUT edge will call us back
-  while (!c.wq_.empty() && !c.closed()) {
+  if (!(bits(c) & kWritable)) return;  // an OUT edge will call us back
+  while (!loop_.queue(c).empty() && !c.closed()) {
     iovec iov[64];
-    int cnt = c.wq_.gather(loop_.slices(), iov, 64);
+    int cnt = loop_.queue(c).gather(loop_.slices(), iov, 64);
     size_t total = 0;
     for (int i = 0; i < cnt; ++i) total += iov[i].iov_len;
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(cnt);
-    ssize_t n = ::sendmsg(c.fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = ::sendmsg(c.fd(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       loop_.on_sent(c, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < total) {
-        c.backend_bits_ &= ~kWritable;  // socket buffer full: wait for the OUT edge
+        bits(c) &= ~kWritable;  // socket buffer full: wait for the OUT edge
         return;
       }
       continue;
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      c.backend_bits_ &= ~kWritable;
+      bits(c) &= ~kWritable;
       return;
     }
     loop_.on_io_error(c, errno);
@@ -125,8 +127,8 @@ void EpollBackend::flush(Connection& c) {
 void EpollBackend::close(Connection& c) {
   // close() drops the epoll registration with the last reference to the socket; events
   // already fetched for it carry the old generation or see kClosed and are ignored.
-  ::close(c.fd_);
-  c.backend_bits_ = 0;
+  ::close(c.fd());
+  bits(c) = 0;
   loop_.on_closed(c);
 }
 
@@ -162,8 +164,8 @@ void EpollBackend::defer(uint64_t t) {
   if (CompletionTag::op(t) == kConn) {
     Connection* c = find_conn(t);
     if (!c) return;
-    if (c->backend_bits_ & kDeferred) return;
-    c->backend_bits_ |= kDeferred;
+    if (bits(*c) & kDeferred) return;
+    bits(*c) |= kDeferred;
   }
   deferred_.push_back(t);
 }
@@ -191,7 +193,7 @@ void EpollBackend::run_deferred() {
     if (kind == kConn) {
       Connection* c = find_conn(t);
       if (!c || c->closed()) continue;
-      c->backend_bits_ &= ~kDeferred;
+      bits(*c) &= ~kDeferred;
       do_read(*c);
     } else if (kind == kListener) {
       auto& ls = loop_.listeners();
@@ -221,34 +223,34 @@ void EpollBackend::conn_event(Connection& c, uint32_t events) {
     if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(c.fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (getsockopt(c.fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
     loop_.on_connected(c, err);
     if (c.closed()) return;
   }
   if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !hangup(c, events)) return;
   if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
-    c.backend_bits_ |= kWritable;
-    if (!c.wq_.empty()) flush(c);
+    bits(c) |= kWritable;
+    if (!loop_.queue(c).empty()) flush(c);
     if (c.closed()) return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-    c.backend_bits_ |= kReadable;
-    if (c.backend_bits_ & kRecvOn) do_read(c);
+    bits(c) |= kReadable;
+    if (bits(c) & kRecvOn) do_read(c);
   }
 }
 
 // RDHUP/HUP/ERR. Returns false when the connection was ended here.
 bool EpollBackend::hangup(Connection& c, uint32_t events) {
-  c.backend_bits_ |= kHup;
-  if (c.backend_bits_ & kRecvOn) return true;  // the reads will see the EOF or the error
+  bits(c) |= kHup;
+  if (bits(c) & kRecvOn) return true;  // the reads will see the EOF or the error
   if (events & EPOLLRDHUP) loop_.on_peer_fin_while_paused(c);
-  if ((events & (EPOLLHUP | EPOLLERR)) && !(c.backend_bits_ & kRecvOn) && c.wq_.empty() &&
+  if ((events & (EPOLLHUP | EPOLLERR)) && !(bits(c) & kRecvOn) && loop_.queue(c).empty() &&
       !c.closed()) {
     // Reset while we were not reading (paused by the memory budget, say) and with nothing to
     // send that would find out: end it now rather than hold its memory until it times out.
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(c.fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = ECONNRESET;
+    if (getsockopt(c.fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = ECONNRESET;
     loop_.on_io_error(c, err);
     return false;
   }
@@ -259,7 +261,7 @@ void EpollBackend::do_read(Connection& c) {
   BufferPool& pool = loop_.buffers();
   const uint32_t cap = pool.buffer_size();
   for (uint32_t i = 0; i < loop_.config().read_batch; ++i) {
-    if (!(c.backend_bits_ & kRecvOn) || c.closed()) return;
+    if (!(bits(c) & kRecvOn) || c.closed()) return;
     uint32_t id = pool.acquire_id();
     if (id == BufferPool::kInvalid) {
       // Out of buffers: free some by closing whoever holds the most (not this reader merely
@@ -270,35 +272,35 @@ void EpollBackend::do_read(Connection& c) {
     }
     if (id == BufferPool::kInvalid) {
       starved_ = true;
-      defer(tag(kConn, c.gen_, c.slot_));
+      defer(tag(kConn, c.id().gen, c.id().slot));
       return;
     }
-    ssize_t n = ::recv(c.fd_, pool.address(id), cap, 0);
+    ssize_t n = ::recv(c.fd(), pool.address(id), cap, 0);
     if (n > 0) {
       loop_.on_received(c, Buffer(&pool, id, 0, static_cast<uint32_t>(n)));
       // A short read drained the socket; new data brings a new edge. After RDHUP we read on
       // to see the EOF, since the FIN's edge has already been spent.
-      if (static_cast<uint32_t>(n) < cap && !(c.backend_bits_ & kHup)) {
-        c.backend_bits_ &= ~kReadable;
+      if (static_cast<uint32_t>(n) < cap && !(bits(c) & kHup)) {
+        bits(c) &= ~kReadable;
         return;
       }
       continue;
     }
     pool.release_id(id);
     if (n == 0) {
-      c.backend_bits_ &= ~kReadable;
+      bits(c) &= ~kReadable;
       loop_.on_peer_eof(c);
       return;
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      c.backend_bits_ &= ~kReadable;
+      bits(c) &= ~kReadable;
       return;
     }
     loop_.on_io_error(c, errno);
     return;
   }
-  defer(tag(kConn, c.gen_, c.slot_));  // still readable: continue next turn, after the others
+  defer(tag(kConn, c.id().gen, c.id().slot));  // still readable: continue next turn, after the others
 }
 
 void EpollBackend::do_accept(Listener& l) {

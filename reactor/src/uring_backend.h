@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "reactor/completion_tag.h"
-#include "reactor/io_backend.h"
+#include "reactor/src/completion_tag.h"
+#include "reactor/src/io_backend.h"
 
 namespace reactor {
 
@@ -19,12 +19,12 @@ namespace reactor {
 //
 // Completion tags (user_data) pack op | generation | slot so a completion for a connection
 // whose slot was reused is recognised; and a connection is freed only once its in-flight
-// operation count (Connection::pending_ops_) is zero, so no completion touches freed state.
+// operation count (ConnState::pending_ops) is zero, so no completion touches freed state.
 class UringBackend final : public IoBackend {
  public:
   // nullptr with *why set when the kernel, seccomp or memory says no (ENOSYS, EPERM, ENOMEM,
   // missing opcode or provided-buffer-ring support). The caller falls back to epoll.
-  static std::unique_ptr<UringBackend> create(EventLoop& loop, std::string* why);
+  static std::unique_ptr<UringBackend> create(LoopPort loop, std::string* why);
   ~UringBackend() override;
 
   BackendKind kind() const override { return BackendKind::kIoUring; }
@@ -73,13 +73,21 @@ class UringBackend final : public IoBackend {
   };
   // Queued buffers' worth of replies from which a connection receives one buffer at a time.
   static constexpr uint64_t kBackedUpBuffers = 1;
+  // Per-connection state, by slot (grown and reset in add_connection; the slot is not reused
+  // before on_closed, which waits for pending_ops to reach zero).
+  struct ConnState {
+    uint16_t bits = 0;
+    uint16_t pending_ops = 0;         // operations in flight that name this connection
+    uint32_t send_ctx = UINT32_MAX;   // the in-flight sendmsg's context
+  };
+  ConnState& st(const Connection& c) { return conns_[c.id().slot]; }
   struct SendCtx {
     msghdr msg;
     iovec iov[32];
     uint32_t next_free;
   };
 
-  explicit UringBackend(EventLoop& loop);
+  explicit UringBackend(LoopPort loop);
   bool init(std::string* why);
   static uint64_t tag(Op op, uint32_t gen, uint32_t slot) {
     return CompletionTag::make(op, gen, slot);
@@ -109,7 +117,8 @@ class UringBackend final : public IoBackend {
   uint32_t alloc_send_ctx();
   void free_send_ctx(uint32_t i);
 
-  EventLoop& loop_;
+  LoopPort loop_;
+  std::vector<ConnState> conns_;
   io_uring ring_{};
   bool ring_ok_ = false;
   const char* setup_mode_ = "none";
