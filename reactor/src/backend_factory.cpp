@@ -1,7 +1,11 @@
 // Picks the I/O backend at run time: io_uring when built in and usable, else epoll.
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "reactor/src/epoll_backend.h"
+#include "reactor/connection.h"
 #include "reactor/event_loop.h"
 #include "reactor/src/io_backend.h"
 #ifdef REACTOR_HAVE_URING
@@ -40,6 +44,15 @@ bool io_uring_compiled_in() {
 #else
   return false;
 #endif
+}
+
+int IoBackend::shutdown_write(Connection& c) {
+  return ::shutdown(c.fd(), SHUT_WR) == 0 ? 0 : errno;
+}
+
+void IoBackend::reset_on_close(Connection& c) {
+  linger lg{1, 0};
+  setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 }
 
 std::unique_ptr<IoBackend> make_backend(BackendKind kind, LoopPort loop, std::string* error,

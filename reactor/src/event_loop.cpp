@@ -32,17 +32,18 @@ std::unique_ptr<IoBackend> make_configured_backend(LoopPort port, void* context)
 }
 }  // namespace
 
-EventLoop::EventLoop(const LoopConfig& config) : EventLoop(config, nullptr, nullptr) {}
+EventLoop::EventLoop(const LoopConfig& config) : EventLoop(config, LoopHooks{}) {}
 
-EventLoop::EventLoop(const LoopConfig& config, BackendFactory factory, void* context)
+EventLoop::EventLoop(const LoopConfig& config, const LoopHooks& hooks)
     : config_(config),
-      start_ms_(monotonic_ms()),
+      hooks_(hooks),
+      start_ms_(read_clock()),
       now_ms_(start_ms_),
       pool_(config.buffer_size, config.max_buffers),
       slices_(pool_),
       timers_(start_ms_, 10) {
-  if (factory != nullptr) {
-    backend_ = factory(LoopPort(*this), context);
+  if (hooks.make_backend != nullptr) {
+    backend_ = hooks.make_backend(LoopPort(*this), hooks.context);
     if (!backend_) throw std::runtime_error("the backend factory made no backend");
   } else {
     std::pair<std::string, std::string> error_note;
@@ -114,11 +115,11 @@ void EventLoop::run() {
   running_ = true;
   // One clock read per turn: the backend refreshes the time when its wait returns
   // (on_wakeup); only a turn that did not wait reads it here.
-  now_ms_ = monotonic_ms();
+  now_ms_ = read_clock();
   while (running_ && !stop_requested_.load(std::memory_order_relaxed)) {
     woke_ = false;
     backend_->poll(timers_.next_timeout_ms(now_ms_));
-    if (!woke_) now_ms_ = monotonic_ms();
+    if (!woke_) now_ms_ = read_clock();
     timers_.advance(now_ms_);
     if (!abort_queue_.empty()) run_abort_queue();
     free_closed();
@@ -587,7 +588,7 @@ void EventLoop::finish_close_if_ready(Connection& c) {
   if (c.has(Connection::kShutWr)) return;
   // We close first: send FIN, keep reading (and discarding) until the peer's FIN so that
   // unread bytes never turn our close into an RST that could destroy the reply we just sent.
-  if (::shutdown(c.fd_, SHUT_WR) != 0) {
+  if (backend_->shutdown_write(c) != 0) {
     close_now(c, false);
     return;
   }
@@ -640,10 +641,7 @@ void EventLoop::close_now(Connection& c, bool reset) {
     lru_unlink(c);
   }
   c.cancel();  // idle/linger timer
-  if (reset) {
-    linger lg{1, 0};
-    setsockopt(c.fd_, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  }
+  if (reset) backend_->reset_on_close(c);
   c.set(Connection::kClosed);
   backend_->close(c);  // calls on_closed() now or once in-flight operations are cancelled
 }

@@ -44,6 +44,10 @@ class IoBackend {
   virtual void stop_receive(Connection& c) = 0;
   // Send the connection's write queue in order; progress goes to loop.on_sent(c, n).
   virtual void flush(Connection& c) = 0;
+  // Our FIN, once the write queue is sent (graceful close): 0 or an errno.
+  virtual int shutdown_write(Connection& c);
+  // The close() that follows sends RST, not FIN (SO_LINGER 0): no TIME_WAIT is kept.
+  virtual void reset_on_close(Connection& c);
   // Tear down: cancel what is in flight and close the socket. Calls loop.on_closed(c) once no
   // operation refers to c any more (at once for epoll; after cancellations for io_uring).
   virtual void close(Connection& c) = 0;

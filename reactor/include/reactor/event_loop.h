@@ -28,9 +28,13 @@ class ConnectionHandler;
 class IoBackend;
 class LoopPort;
 
-// Makes the loop's backend (private: io_backend.h). Only for the library's own tests, which
-// drive a loop over an in-memory backend; everyone else picks LoopConfig::backend.
-using BackendFactory = std::unique_ptr<IoBackend> (*)(LoopPort port, void* context);
+// For the library's own tests, which drive a loop over an in-memory backend (IoBackend is a
+// private header) on a clock they move by hand. Everyone else picks LoopConfig::backend.
+struct LoopHooks {
+  std::unique_ptr<IoBackend> (*make_backend)(LoopPort port, void* context) = nullptr;
+  uint64_t (*clock_ms)(void* context) = nullptr;  // nullptr = the monotonic clock
+  void* context = nullptr;
+};
 
 struct LoopConfig {
   BackendKind backend = BackendKind::kAuto;
@@ -78,7 +82,7 @@ class EventLoop {
  public:
   // Throws std::runtime_error when the requested backend cannot be created.
   explicit EventLoop(const LoopConfig& config);
-  EventLoop(const LoopConfig& config, BackendFactory factory, void* context);
+  EventLoop(const LoopConfig& config, const LoopHooks& hooks);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -129,8 +133,11 @@ class EventLoop {
   friend class LoopPort;  // the backends' door: completions below, loop state they need
 
   // --- completions, called by the backend through LoopPort (loop_port.h) ---
+  uint64_t read_clock() const {
+    return hooks_.clock_ms == nullptr ? monotonic_ms() : hooks_.clock_ms(hooks_.context);
+  }
   void on_wakeup() {
-    now_ms_ = monotonic_ms();
+    now_ms_ = read_clock();
     timers_.set_now(now_ms_);
     woke_ = true;
   }
@@ -210,6 +217,7 @@ class EventLoop {
   uint32_t rel_now() const { return static_cast<uint32_t>(now_ms_ - start_ms_); }
 
   LoopConfig config_;
+  LoopHooks hooks_;
   ThreadAffinity affinity_;
   uint64_t start_ms_;
   uint64_t now_ms_;

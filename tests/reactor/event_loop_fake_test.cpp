@@ -1,0 +1,373 @@
+// The connection state machine of EventLoop, driven over FakeNet: no sockets, no sleeps, a
+// clock the script moves. Each test asserts the exact sequence of handler callbacks and the
+// exact bytes and close mode the "kernel" saw.
+#include <cerrno>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "reactor/connection.h"
+#include "reactor/event_loop.h"
+#include "reactor/handler.h"
+#include "tests/reactor/fake_backend.h"
+
+namespace reactor_test {
+namespace {
+
+using reactor::Buffer;
+using reactor::Connection;
+
+// Records every callback as a line; behaviour per test through the std::function members.
+struct Recorder : reactor::ConnectionHandler {
+  std::vector<std::string> events;
+  std::function<void(Connection&, const std::string&)> data_fn;  // default: echo
+  std::function<void(Connection&)> peer_closed_fn;                 // default: base class
+  std::function<void(Connection&)> drain_fn;                       // default: nothing
+
+  void on_open(Connection&) override { events.push_back("open"); }
+  void on_data(Connection& c, Buffer&& data) override {
+    std::string text(data.data(), data.size());
+    events.push_back("data:" + text);
+    if (data_fn)
+      data_fn(c, text);
+    else
+      c.send(text);
+  }
+  void on_peer_closed(Connection& c) override {
+    events.push_back("peer_closed");
+    if (peer_closed_fn)
+      peer_closed_fn(c);
+    else
+      ConnectionHandler::on_peer_closed(c);
+  }
+  void on_writable(Connection&) override { events.push_back("writable"); }
+  void on_drain(Connection& c) override {
+    events.push_back("drain");
+    if (drain_fn) drain_fn(c);
+  }
+  void on_error(Connection&, int err) override { events.push_back("error:" + std::to_string(err)); }
+  void on_close(Connection&) override { events.push_back("close"); }
+  size_t count(const std::string& e) const {
+    size_t n = 0;
+    for (const auto& x : events) n += x == e;
+    return n;
+  }
+};
+
+using Events = std::vector<std::string>;
+
+class FakeLoop : public testing::Test {
+ protected:
+  void make_loop() {
+    loop = std::make_unique<reactor::EventLoop>(config, net.hooks());
+    loop->add_listener(net.new_listener_fd(), &handler, "fake");
+  }
+  reactor::LoopConfig config;
+  FakeNet net;
+  Recorder handler;
+  std::unique_ptr<reactor::EventLoop> loop;
+};
+
+TEST_F(FakeLoop, OpenDataPeerFinClose) {
+  make_loop();
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.step([&] { net.send(fd, "hello"); });
+  net.step([&] { net.fin(fd); });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:hello", "peer_closed", "close"}));
+  const FakeSocket& s = net.sock(fd);
+  EXPECT_EQ(s.wire, "hello");
+  EXPECT_TRUE(s.closed);
+  EXPECT_FALSE(s.shut_wr) << "the peer closed first: our close is the passive one";
+  EXPECT_FALSE(s.reset);
+  EXPECT_EQ(loop->connection_count(), 0u);
+  EXPECT_EQ(loop->stats().accepted.get(), 1u);
+}
+
+TEST_F(FakeLoop, BytesInOneTurnArriveInOrderAsBufferSizedPieces) {
+  config.buffer_size = 4096;
+  make_loop();
+  std::string big(4096 * 2 + 100, 'x');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  int fd = -1;
+  std::string got;
+  handler.data_fn = [&](Connection& c, const std::string& d) {
+    got += d;
+    c.send(d);
+  };
+  net.step([&] { fd = net.accept(); });
+  net.step([&] { net.send(fd, big); });
+  net.run(*loop);
+  EXPECT_EQ(handler.count("open"), 1u);
+  EXPECT_EQ(handler.events.size(), 1u + 3u) << "3 pieces: 4096, 4096, 100";
+  EXPECT_EQ(got, big);
+  EXPECT_EQ(net.sock(fd).wire, big);
+}
+
+TEST_F(FakeLoop, ReadingPausesAboveHighWaterAndResumesBelowLow) {
+  config.high_water = 64 * 1024;
+  config.low_water = 16 * 1024;
+  make_loop();
+  const std::string reply(100 * 1024, 'r');
+  handler.data_fn = [&](Connection& c, const std::string&) { c.send(reply); };
+  int fd = -1;
+  net.step([&] {
+    fd = net.accept();
+    net.set_window(fd, 0);  // the peer reads nothing
+  });
+  net.step([&] { net.send(fd, "q1"); });
+  net.step([&] {
+    // 100 KiB queued > 64 KiB: reading stopped once; the next request waits in the kernel.
+    EXPECT_FALSE(net.sock(fd).receiving);
+    EXPECT_EQ(net.sock(fd).receive_stops, 1);
+    EXPECT_TRUE(loop->find(net.sock(fd).id)->reading_paused());
+    net.send(fd, "q2");
+  });
+  net.step([&] {
+    EXPECT_EQ(handler.count("data:q2"), 0u) << "a paused connection is not read";
+    net.set_window(fd, reply.size() - 20 * 1024);  // leaves 20 KiB: still above low water
+  });
+  net.step([&] {
+    EXPECT_FALSE(net.sock(fd).receiving);
+    EXPECT_EQ(handler.count("writable"), 0u);
+    net.set_window(fd, 4 * 1024);  // 16 KiB left: at the low-water mark, reading resumes
+  });
+  net.step([&] {
+    EXPECT_EQ(handler.count("writable"), 1u);
+    EXPECT_EQ(handler.count("data:q2"), 1u) << "delivered once reading resumed";
+    // ... and its 100 KiB reply crossed the high-water mark again: paused a second time.
+    EXPECT_EQ(net.sock(fd).receive_stops, 2);
+    net.set_window(fd, SIZE_MAX);
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:q1", "writable", "data:q2", "writable"}));
+  EXPECT_EQ(net.sock(fd).wire, reply + reply);
+  EXPECT_EQ(net.sock(fd).receive_starts, 3);  // open, and after each pause
+  EXPECT_EQ(net.sock(fd).receive_stops, 2);
+  EXPECT_EQ(loop->stats().backpressure_pauses.get(), 2u);
+}
+
+TEST_F(FakeLoop, HalfCloseLetsTheServerKeepSending) {
+  make_loop();
+  Connection* conn = nullptr;
+  handler.data_fn = [&](Connection& c, const std::string&) { conn = &c; };
+  handler.peer_closed_fn = [](Connection&) {};  // keep the connection: more to send
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.step([&] {
+    net.send(fd, "request");
+    net.fin(fd);
+  });
+  net.step([&] {
+    ASSERT_NE(conn, nullptr);
+    EXPECT_TRUE(conn->peer_closed());
+    EXPECT_TRUE(conn->is_open());
+    conn->send("late answer");
+    conn->close();
+  });
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:request", "peer_closed", "close"}));
+  EXPECT_EQ(net.sock(fd).wire, "late answer");
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_FALSE(net.sock(fd).shut_wr);
+}
+
+TEST_F(FakeLoop, ServerClosesFirstSendsFinAndWaitsForThePeers) {
+  make_loop();
+  handler.data_fn = [](Connection& c, const std::string& d) {
+    c.send("bye:" + d);
+    c.close();
+  };
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.step([&] { net.send(fd, "x"); });
+  net.step([&] {
+    const FakeSocket& s = net.sock(fd);
+    EXPECT_EQ(s.wire, "bye:x") << "queued bytes go before the FIN";
+    EXPECT_TRUE(s.shut_wr);
+    EXPECT_FALSE(s.closed) << "lingers for the peer's FIN";
+    EXPECT_TRUE(s.receiving) << "keeps reading so unread bytes never turn into an RST";
+    net.send(fd, "ignored");
+  });
+  net.step([&] {
+    EXPECT_EQ(handler.count("data:ignored"), 0u) << "discarded after our FIN";
+    net.fin(fd);
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:x", "close"}));
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_FALSE(net.sock(fd).reset);
+}
+
+TEST_F(FakeLoop, LingerExpiresWhenThePeerNeverSendsItsFin) {
+  config.linger_ms = 2000;
+  make_loop();
+  handler.data_fn = [](Connection& c, const std::string&) { c.close(); };
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.step([&] { net.send(fd, "x"); });
+  net.wait(1000);
+  net.step([&] { EXPECT_FALSE(net.sock(fd).closed) << "1 s into a 2 s linger"; });
+  net.wait(1100);
+  net.run(*loop);
+  EXPECT_TRUE(net.sock(fd).shut_wr);
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_EQ(handler.events, (Events{"open", "data:x", "close"}));
+}
+
+TEST_F(FakeLoop, SocketErrorReportsOnceThenCloses) {
+  make_loop();
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.step([&] { net.fail(fd, ECONNRESET); });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "error:" + std::to_string(ECONNRESET), "close"}));
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_EQ(loop->connection_count(), 0u);
+}
+
+TEST_F(FakeLoop, IdleTimeoutClosesGracefullyAfterTheTimeoutOnly) {
+  config.idle_timeout_ms = 1000;
+  make_loop();
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.wait(600);
+  net.step([&] { net.send(fd, "keepalive"); });  // activity re-arms the idle clock
+  net.wait(600);
+  net.step([&] { EXPECT_FALSE(net.sock(fd).shut_wr) << "600 ms since the last byte"; });
+  net.wait(500);
+  net.step([&] {
+    EXPECT_TRUE(net.sock(fd).shut_wr) << "1100 ms idle: our FIN";
+    net.fin(fd);
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(loop->stats().idle_timeouts.get(), 1u);
+  EXPECT_EQ(handler.events, (Events{"open", "data:keepalive", "close"}));
+  EXPECT_FALSE(net.sock(fd).reset);
+}
+
+TEST_F(FakeLoop, IdleTimeoutWithResetSendsRst) {
+  config.idle_timeout_ms = 1000;
+  config.reset_on_idle_timeout = true;
+  make_loop();
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.wait(1100);
+  net.run(*loop);
+  EXPECT_TRUE(net.sock(fd).reset);
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_FALSE(net.sock(fd).shut_wr);
+  EXPECT_EQ(handler.events, (Events{"open", "close"}));
+}
+
+TEST_F(FakeLoop, DrainTellsEachConnectionOnceClosesQuietOnesAndEndsTheLoop) {
+  config.drain_quiet_ms = 1000;
+  make_loop();
+  int a = -1, b = -1;
+  net.step([&] {
+    a = net.accept();
+    b = net.accept();
+  });
+  net.step([&] {
+    EXPECT_EQ(net.accepting_listeners(), 1);
+    loop->begin_drain(30000);
+    EXPECT_EQ(net.accepting_listeners(), 0) << "listeners stop at once";
+    EXPECT_EQ(handler.count("drain"), 2u);
+  });
+  net.wait(500);
+  net.step([&] { net.send(b, "busy"); });  // b is active: it is not quiet yet
+  net.wait(600);
+  net.step([&] {
+    EXPECT_TRUE(net.sock(a).shut_wr) << "a was quiet for the whole 1 s";
+    EXPECT_FALSE(net.sock(b).shut_wr) << "b spoke 600 ms ago";
+    net.fin(a);
+  });
+  net.wait(500);
+  net.step([&] { net.fin(b); });
+  for (int i = 0; i < 5; ++i) net.wait(100);  // the loop ends by itself once both are gone
+  net.run(*loop);
+  EXPECT_EQ(handler.count("drain"), 2u);
+  EXPECT_EQ(handler.count("close"), 2u);
+  EXPECT_EQ(net.sock(b).wire, "busy");
+  EXPECT_TRUE(net.sock(a).closed);
+  EXPECT_TRUE(net.sock(b).closed);
+  EXPECT_EQ(loop->connection_count(), 0u);
+  EXPECT_TRUE(loop->draining());
+}
+
+TEST_F(FakeLoop, DrainDeadlineAbortsAConnectionThatStillHoldsBytes) {
+  config.drain_quiet_ms = 1000;
+  make_loop();
+  int fd = -1;
+  handler.data_fn = [](Connection& c, const std::string&) { c.send(std::string(10000, 'z')); };
+  net.step([&] {
+    fd = net.accept();
+    net.set_window(fd, 0);
+  });
+  net.step([&] { net.send(fd, "go"); });
+  net.step([&] { loop->begin_drain(3000); });
+  net.wait(2000);
+  net.step([&] { EXPECT_FALSE(net.sock(fd).closed) << "a slow reader keeps its bytes until the deadline"; });
+  net.wait(1100);
+  net.run(*loop);
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_EQ(net.sock(fd).wire, "");
+  EXPECT_EQ(handler.count("close"), 1u);
+  EXPECT_EQ(loop->connection_count(), 0u);
+}
+
+TEST_F(FakeLoop, AbortWithResetDropsTheQueue) {
+  make_loop();
+  handler.data_fn = [](Connection& c, const std::string&) {
+    c.send("never sent");
+    c.abort(true);
+  };
+  int fd = -1;
+  net.step([&] {
+    fd = net.accept();
+    net.set_window(fd, 0);
+  });
+  net.step([&] { net.send(fd, "x"); });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_TRUE(net.sock(fd).reset);
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_EQ(net.sock(fd).wire, "");
+  EXPECT_EQ(handler.events, (Events{"open", "data:x", "close"}));
+  EXPECT_EQ(loop->stats().write_queue_bytes.get(), 0u);
+}
+
+TEST_F(FakeLoop, AClosedConnectionsIdGoesStaleWhenItsSlotIsReused) {
+  make_loop();
+  int first = -1, second = -1;
+  reactor::ConnectionId old_id;
+  net.step([&] { first = net.accept(); });
+  net.step([&] {
+    old_id = net.sock(first).id;
+    net.fail(first, EPIPE);
+  });
+  net.step([&] { second = net.accept(); });  // the slot was freed at the end of last turn
+  net.step([&] {
+    reactor::ConnectionId new_id = net.sock(second).id;
+    EXPECT_EQ(new_id.slot, old_id.slot);
+    EXPECT_NE(new_id.gen, old_id.gen);
+    EXPECT_EQ(loop->find(old_id), nullptr);
+    EXPECT_NE(loop->find(new_id), nullptr);
+  });
+  net.run(*loop);
+  EXPECT_EQ(handler.count("open"), 2u);
+  EXPECT_EQ(handler.count("close"), 1u) << "the second is closed by the loop's destructor";
+  loop.reset();
+  EXPECT_EQ(handler.count("close"), 2u);
+}
+
+}  // namespace
+}  // namespace reactor_test
