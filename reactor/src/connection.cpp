@@ -9,7 +9,7 @@ namespace reactor {
 
 void Connection::send(Buffer&& data) {
   loop_->assert_in_loop_thread();
-  if (flags_ & (kClosed | kShutWr | kAbortPending)) return;  // nobody to deliver to
+  if (flags_ & (kClosed | kShutWr | kAbortPending | kFinWanted | kFinSent)) return;
   size_t n = data.size();
   BufferPool& pool = loop_->buffers();
   if (!wq_.empty() && (pool.is_scarce(data.id()) || n <= pool.buffer_size() / 2)) {
@@ -27,7 +27,7 @@ void Connection::send(Buffer&& data) {
 
 void Connection::send(const void* data, size_t len) {
   loop_->assert_in_loop_thread();
-  if ((flags_ & (kClosed | kShutWr | kAbortPending)) || len == 0) return;
+  if ((flags_ & (kClosed | kShutWr | kAbortPending | kFinWanted | kFinSent)) || len == 0) return;
   const char* p = static_cast<const char*>(data);
   uint64_t before = wq_.bytes();
   bool ok = wq_.append_copy(loop_->slices_, p, len);
@@ -67,6 +67,28 @@ void Connection::close() {
   set(kClosing);
   if (!(flags_ & kPaused)) loop_->backend_->stop_receive(*this);
   if (!(flags_ & kInCallback)) loop_->finish_close_if_ready(*this);
+}
+
+void Connection::shutdown_write() {
+  loop_->assert_in_loop_thread();
+  if (flags_ & (kClosing | kClosed | kFinWanted | kFinSent)) return;
+  set(kFinWanted);
+  if (!(flags_ & kInCallback)) loop_->finish_close_if_ready(*this);
+}
+
+void Connection::pause_reading() {
+  loop_->assert_in_loop_thread();
+  if (flags_ & (kUserPaused | kClosing | kClosed)) return;
+  set(kUserPaused);
+  if (!(flags_ & (kPaused | kPeerEof))) loop_->backend_->stop_receive(*this);
+}
+
+void Connection::resume_reading() {
+  loop_->assert_in_loop_thread();
+  if (!(flags_ & kUserPaused)) return;
+  clear(kUserPaused);
+  if (flags_ & (kPaused | kPeerEof | kClosing | kClosed)) return;
+  loop_->backend_->start_receive(*this);
 }
 
 void Connection::set_reclaimable(bool on) {

@@ -523,7 +523,8 @@ bool EventLoop::pausable(const Connection& c) const {
 // instead; what is left is bounded by the socket's receive buffer, and the protocol then
 // sees the end and closes.
 void EventLoop::on_peer_fin_while_paused(Connection& c) {
-  if (c.closed() || !c.has(Connection::kPaused) || !c.wq_.empty() || c.has(Connection::kClosing))
+  if (c.closed() || !c.has(Connection::kPaused) || !c.wq_.empty() ||
+      c.has(Connection::kClosing) || c.has(Connection::kUserPaused))
     return;
   c.set(Connection::kFinPending);
   c.clear(Connection::kPaused);
@@ -549,7 +550,7 @@ void EventLoop::resume_reading(Connection& c) {
   c.clear(Connection::kPaused);
   c.clear(Connection::kMemoryPaused);
   if (c.has(Connection::kClosing)) return;
-  backend_->start_receive(c);
+  if (!c.has(Connection::kUserPaused)) backend_->start_receive(c);
   // Sends from on_writable are appended only; the backend's flush loop picks them up.
   c.set(Connection::kInCallback);
   c.handler_->on_writable(c);
@@ -566,7 +567,12 @@ uint64_t EventLoop::resume_mark(const Connection& c) const {
 }
 
 void EventLoop::maybe_pause(Connection& c) {
-  if (c.wq_.bytes() > config_.high_water && pausable(c)) pause_reading(c, false);
+  if (c.wq_.bytes() > config_.high_water) {
+    if (pausable(c))
+      pause_reading(c, false);
+    else if (c.has(Connection::kClient))
+      c.set(Connection::kWantWritable);  // not paced, but its handler hears on_writable
+  }
   if (over_pressure_mark()) check_memory(&c);
 }
 
@@ -575,11 +581,29 @@ void EventLoop::on_sent(Connection& c, size_t n) {
   stats_.bytes_out.add(n);
   stats_.write_queue_bytes.sub(n);
   c.last_active_ms_ = rel_now();
-  if (c.has(Connection::kPaused) && c.wq_.bytes() <= resume_mark(c)) resume_reading(c);
+  if (c.flags_ & (Connection::kPaused | Connection::kWantWritable)) {
+    if (c.has(Connection::kPaused)) {
+      if (c.wq_.bytes() <= resume_mark(c)) resume_reading(c);
+    } else if (c.wq_.bytes() <= config_.low_water) {
+      c.clear(Connection::kWantWritable);
+      c.set(Connection::kInCallback);
+      c.handler_->on_writable(c);
+      c.clear(Connection::kInCallback);
+    }
+  }
   if (!c.closed()) finish_close_if_ready(c);
 }
 
 void EventLoop::finish_close_if_ready(Connection& c) {
+  if (c.has(Connection::kFinWanted) && c.wq_.empty() && !c.closed()) {
+    // shutdown_write(): the queue is out, so our FIN goes; reading carries on.
+    c.clear(Connection::kFinWanted);
+    if (backend_->shutdown_write(c) != 0) {
+      close_now(c, false);
+      return;
+    }
+    c.set(Connection::kFinSent);
+  }
   if (!c.has(Connection::kClosing) || c.closed() || !c.wq_.empty()) return;
   if (c.has(Connection::kPeerEof)) {
     close_now(c, false);  // the peer closed first: our close is the passive one
@@ -588,13 +612,14 @@ void EventLoop::finish_close_if_ready(Connection& c) {
   if (c.has(Connection::kShutWr)) return;
   // We close first: send FIN, keep reading (and discarding) until the peer's FIN so that
   // unread bytes never turn our close into an RST that could destroy the reply we just sent.
-  if (backend_->shutdown_write(c) != 0) {
+  if (!c.has(Connection::kFinSent) && backend_->shutdown_write(c) != 0) {
     close_now(c, false);
     return;
   }
   c.set(Connection::kShutWr);
   c.clear(Connection::kPaused);
   c.clear(Connection::kMemoryPaused);
+  c.clear(Connection::kUserPaused);
   backend_->start_receive(c);
   timers_.schedule(&c, config_.linger_ms);
 }

@@ -369,5 +369,100 @@ TEST_F(FakeLoop, AClosedConnectionsIdGoesStaleWhenItsSlotIsReused) {
   EXPECT_EQ(handler.count("close"), 2u);
 }
 
+TEST_F(FakeLoop, PauseReadingHoldsBytesInTheKernelUntilResumed) {
+  make_loop();
+  Connection* conn = nullptr;
+  handler.data_fn = [&](Connection& c, const std::string&) {
+    conn = &c;
+    c.pause_reading();
+  };
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.step([&] { net.send(fd, "one"); });
+  net.step([&] {
+    EXPECT_TRUE(conn->reading_paused());
+    EXPECT_FALSE(net.sock(fd).receiving);
+    net.send(fd, "two");
+    net.fin(fd);  // a FIN while paused by the protocol waits behind the unread bytes
+  });
+  net.step([&] {
+    EXPECT_EQ(handler.count("data:two"), 0u);
+    EXPECT_EQ(handler.count("peer_closed"), 0u);
+    handler.data_fn = [](Connection& c, const std::string& d) { c.send(d); };
+    conn->resume_reading();
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:one", "data:two", "peer_closed", "close"}));
+  EXPECT_EQ(net.sock(fd).wire, "two");
+}
+
+TEST_F(FakeLoop, PauseReadingOutlastsTheWatermarkResume) {
+  config.high_water = 8 * 1024;
+  config.low_water = 1024;
+  make_loop();
+  Connection* conn = nullptr;
+  handler.data_fn = [&](Connection& c, const std::string&) {
+    conn = &c;
+    c.send(std::string(16 * 1024, 'w'));
+    c.pause_reading();
+  };
+  int fd = -1;
+  net.step([&] {
+    fd = net.accept();
+    net.set_window(fd, 0);
+  });
+  net.step([&] { net.send(fd, "a"); });
+  net.step([&] {
+    net.send(fd, "b");
+    net.set_window(fd, SIZE_MAX);  // queue drains: the loop's pause ends, the protocol's not
+  });
+  net.step([&] {
+    EXPECT_EQ(handler.count("writable"), 1u);
+    EXPECT_FALSE(net.sock(fd).receiving);
+    EXPECT_EQ(handler.count("data:b"), 0u);
+    handler.data_fn = [](Connection&, const std::string&) {};
+    conn->resume_reading();
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.count("data:b"), 1u);
+  EXPECT_EQ(net.sock(fd).wire.size(), 16u * 1024);
+}
+
+TEST_F(FakeLoop, ShutdownWriteSendsFinAfterTheQueueAndKeepsReading) {
+  make_loop();
+  handler.data_fn = [](Connection& c, const std::string& d) {
+    if (d == "first") {
+      c.send("reply");
+      c.shutdown_write();
+      c.send("dropped: after shutdown_write");
+    }
+  };
+  int fd = -1;
+  net.step([&] {
+    fd = net.accept();
+    net.set_window(fd, 2);
+  });
+  net.step([&] { net.send(fd, "first"); });
+  net.step([&] {
+    EXPECT_EQ(net.sock(fd).wire, "re");
+    EXPECT_FALSE(net.sock(fd).shut_wr) << "the FIN waits for the queued bytes";
+    net.set_window(fd, SIZE_MAX);
+  });
+  net.step([&] {
+    EXPECT_EQ(net.sock(fd).wire, "reply");
+    EXPECT_TRUE(net.sock(fd).shut_wr);
+    EXPECT_TRUE(net.sock(fd).receiving);
+    net.send(fd, "more");  // the peer may still talk: it is delivered, not discarded
+    net.fin(fd);
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:first", "data:more", "peer_closed", "close"}));
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_FALSE(net.sock(fd).reset);
+}
+
 }  // namespace
 }  // namespace reactor_test

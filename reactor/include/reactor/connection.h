@@ -29,7 +29,7 @@ struct ConnectionId {
 // any callback even if the callback closes it. The idle timer is the inherited TimerNode.
 class Connection : public TimerNode {
  public:
-  enum Flag : uint16_t {
+  enum Flag : uint32_t {
     kPaused = 1 << 0,         // reading stopped: write queue above the high-water mark
     kPeerEof = 1 << 1,        // peer's FIN seen; no more reads
     kClosing = 1 << 2,        // graceful close: finish the queue, then FIN, then close
@@ -45,6 +45,10 @@ class Connection : public TimerNode {
     kAbortPending = 1 << 12,  // shed inside its own callback: aborted when the callback returns
     kMemoryPaused = 1 << 13,  // kPaused was set by memory pressure, not by the high-water mark
     kFinPending = 1 << 14,    // the peer's FIN arrived while reading was paused
+    kUserPaused = 1 << 15,    // the protocol called pause_reading()
+    kFinWanted = 1 << 16,     // shutdown_write(): FIN once the queue is sent
+    kFinSent = 1 << 17,       // ... sent; reading goes on to the peer's FIN
+    kWantWritable = 1 << 18,  // a client's queue crossed the high-water mark: on_writable owed
   };
 
   Connection() = default;
@@ -62,6 +66,16 @@ class Connection : public TimerNode {
   void close();
   // Immediate close: the queue is dropped. reset=true sends RST (SO_LINGER 0): no TIME_WAIT.
   void abort(bool reset = false);
+  // Half-close: send FIN once everything queued has gone out, and keep receiving; on_data
+  // goes on until the peer's FIN (on_peer_closed). Later send()s are ignored. A proxy passes
+  // a client's FIN on this way.
+  void shutdown_write();
+
+  // Stops on_data until resume_reading() (a proxy whose other side cannot take more, say).
+  // Unread bytes wait in the kernel, which pushes back on the peer. Independent of the
+  // loop's own pausing (high-water mark, memory budget): reading runs when neither holds it.
+  void pause_reading();
+  void resume_reading();
 
   uint64_t queued_bytes() const { return wq_.bytes(); }
   // Bytes the protocol holds for this connection outside the write queue (a collected body,
@@ -74,7 +88,10 @@ class Connection : public TimerNode {
   bool closed() const { return flags_ & kClosed; }
   bool has(Flag f) const { return flags_ & f; }
   bool peer_closed() const { return flags_ & kPeerEof; }
-  bool reading_paused() const { return flags_ & kPaused; }
+  // Reading stopped by the loop (this connection's queue is above the high-water mark, or
+  // memory is short) or by pause_reading().
+  bool reading_paused() const { return flags_ & (kPaused | kUserPaused); }
+  bool write_shut() const { return flags_ & (kFinWanted | kFinSent | kShutWr); }
   int fd() const { return fd_; }
   ConnectionId id() const { return ConnectionId{slot_, gen_}; }
   EventLoop& loop() const { return *loop_; }
@@ -95,7 +112,7 @@ class Connection : public TimerNode {
   friend class LoopPort;  // the backends' view of the write queue (reactor/src/loop_port.h)
 
   void set(Flag f) { flags_ |= f; }
-  void clear(Flag f) { flags_ &= static_cast<uint16_t>(~f); }
+  void clear(Flag f) { flags_ &= ~static_cast<uint32_t>(f); }
   void after_append();
 
   EventLoop* loop_ = nullptr;
@@ -106,7 +123,7 @@ class Connection : public TimerNode {
   uint32_t slot_ = 0;
   uint32_t gen_ = 0;
   uint32_t last_active_ms_ = 0;  // loop-relative, wraps every 49 days (compared by difference)
-  uint16_t flags_ = 0;
+  uint32_t flags_ = 0;
   uint16_t listener_ = 0xffff;
   uint16_t admit_to_ = 0xffff;  // reclaimed for a newcomer waiting on this loop index
   uint64_t held_ = 0;           // add_held_bytes() total
