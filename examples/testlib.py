@@ -15,6 +15,13 @@ import time
 TIMEOUT = 30.0  # seconds for any single wait on a socket or a process
 
 
+BACKENDS = ["epoll", "io_uring"]
+
+
+class Unavailable(Exception):
+    """The requested backend cannot run here (not built in, or refused by the kernel)."""
+
+
 class Server:
     """Runs `argv`, reads 'listening on HOST:PORT' from its stdout, kills it on exit."""
 
@@ -27,9 +34,13 @@ class Server:
         if not line.startswith("listening on "):
             self.proc.kill()
             _, err = self.proc.communicate(timeout=TIMEOUT)
+            if "io_uring" in err and "io_uring" in argv:
+                raise Unavailable(err.strip())
             fail(f"{argv[0]} did not start: stdout {line!r}, stderr {err!r}")
-        host, port = line.split()[-1].rsplit(":", 1)
+        # "listening on HOST:PORT (BACKEND)"
+        host, port = line.split()[2].rsplit(":", 1)
         self.address = (host, int(port))
+        self.backend = line.split()[3].strip("()")
 
     @property
     def pid(self):
@@ -128,10 +139,24 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
 
 
-def passed(name, count):
-    print(f"{name}: {count} passed, 0 failed")
+def on_each_backend(name, run):
+    """Calls run(backend) for each backend; one the machine lacks is skipped, not failed."""
+    done, skipped = 0, 0
+    for backend in BACKENDS:
+        try:
+            run(backend)
+            done += 1
+        except Unavailable as e:
+            print(f"{name}: {backend} skipped: {e}")
+            skipped += 1
+    check(done > 0, "no backend could run")
+    print(f"{name}: {done} passed, 0 failed, {skipped} skipped")
 
 
 def deadline(seconds):
     end = time.monotonic() + seconds
     return lambda: time.monotonic() < end
+
+
+def passed(name, count):
+    print(f"{name}: {count} passed, 0 failed")

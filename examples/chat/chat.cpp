@@ -1,6 +1,7 @@
 // Chat example: a line-based pub/sub server. Every line a client sends goes to every client on
 // every loop (the sender too), as "ID: text". Usage:
-//   chat_server [HOST:PORT] [--threads N] [--max-queue BYTES] [--max-line BYTES]
+//   chat_server [HOST:PORT] [--threads N] [--backend auto|epoll|io_uring] [--max-queue BYTES]
+//   [--max-line BYTES]
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -8,8 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "../common/listen_sockets.h"
-#include "../common/run_until_signal.h"
+#include "../common/serve.h"
 #include "reactor/connection.h"
 #include "reactor/event_loop.h"
 #include "reactor/handler.h"
@@ -74,7 +74,7 @@ class ChatHandler final : public reactor::ConnectionHandler {
 
 struct Args {
   std::string listen = "127.0.0.1:7001";
-  int threads = 0;
+  reactor::LoopGroup::Options loops;
   uint64_t max_queue = 64 << 10;
   size_t max_line = 4096;
 };
@@ -82,19 +82,17 @@ struct Args {
 bool parse_args(int argc, char** argv, Args* a) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    bool has_value = i + 1 < argc;
-    if (arg == "--threads" && has_value)
-      a->threads = atoi(argv[++i]);
-    else if (arg == "--max-queue" && has_value)
+    if (examples::parse_loop_flag(argc, argv, &i, &a->loops)) continue;
+    if (arg == "--max-queue" && i + 1 < argc)
       a->max_queue = strtoull(argv[++i], nullptr, 10);
-    else if (arg == "--max-line" && has_value)
+    else if (arg == "--max-line" && i + 1 < argc)
       a->max_line = strtoull(argv[++i], nullptr, 10);
     else if (arg[0] != '-')
       a->listen = arg;
     else
       return false;
   }
-  return a->threads >= 0 && a->max_line > 0;
+  return a->max_line > 0;
 }
 
 }  // namespace
@@ -103,37 +101,22 @@ int main(int argc, char** argv) {
   Args args;
   reactor::SocketAddress addr;
   std::string error;
-  if (!parse_args(argc, argv, &args) || !reactor::SocketAddress::parse(args.listen, &addr, &error)) {
-    fprintf(stderr, "usage: chat_server [HOST:PORT] [--threads N] [--max-queue BYTES] "
-                    "[--max-line BYTES] %s\n", error.c_str());
+  if (!parse_args(argc, argv, &args) ||
+      !reactor::SocketAddress::parse(args.listen, &addr, &error)) {
+    fprintf(stderr,
+            "usage: chat_server [HOST:PORT] [--threads N] [--backend auto|epoll|io_uring]\n"
+            "                   [--max-queue BYTES] [--max-line BYTES]\n%s\n",
+            error.c_str());
     return 2;
   }
-  examples::block_stop_signals();
-  size_t loops = args.threads > 0 ? args.threads : reactor::allowed_cpus().size();
-  std::vector<int> fds;
-  try {
-    fds = examples::open_listen_sockets(&addr, loops);
-  } catch (const std::exception& e) {
-    fprintf(stderr, "chat_server: %s\n", e.what());
-    return 1;
-  }
-
+  args.loops.loop.idle_timeout_ms = 0;  // chat members may stay silent for hours
+  size_t loops = examples::loop_count(args.loops);
   reactor::LoopGroup group;
   chat::Hub hub(group, loops, args.max_queue);
   std::vector<std::unique_ptr<ChatHandler>> handlers(loops);  // slot i written by loop i only
-  reactor::LoopGroup::Options options;
-  options.threads = static_cast<int>(loops);
-  options.loop.idle_timeout_ms = 0;  // chat clients may stay silent for hours
-  auto init = [&](reactor::EventLoop& loop, int i) {
+  auto handler_for = [&](reactor::EventLoop&, int i) {
     handlers[i] = std::make_unique<ChatHandler>(hub, i, args.max_line);
-    loop.add_listener(fds[i], handlers[i].get(), "chat");
+    return handlers[i].get();
   };
-  if (!group.start(options, init, &error)) {
-    fprintf(stderr, "chat_server: %s\n", error.c_str());
-    return 1;
-  }
-  printf("listening on %s\n", addr.to_string().c_str());
-  fflush(stdout);
-  examples::run_until_signal(group, 5000);
-  return 0;
+  return examples::serve("chat_server", group, args.loops, addr, handler_for, 5000);
 }
