@@ -33,6 +33,11 @@ TEST(Package, DebBuildsAndListsTheDeployFiles) {
         "./etc/reactord/reactord.toml", "./usr/share/doc/reactord/README.md"})
     EXPECT_NE(list.find(std::string(path) + "\n"), std::string::npos) << path << "\n" << list;
 
+  // The daemon's package carries the daemon: the library's headers, archive and CMake and
+  // pkg-config files are for `cmake --install` (component Development), not for the .deb.
+  for (const char* path : {"./usr/include/", "libreactor", "/cmake/reactor/", "reactor.pc"})
+    EXPECT_EQ(list.find(path), std::string::npos) << path << "\n" << list;
+
   std::string conffiles;
   ASSERT_EQ(run_command("dpkg-deb -I '" + deb + "' conffiles", &conffiles), 0) << conffiles;
   EXPECT_NE(conffiles.find("/etc/reactord/reactord.toml"), std::string::npos) << conffiles;
