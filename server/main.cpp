@@ -5,7 +5,6 @@
 
 #include "reactor/log.h"
 #include "server/options.h"
-#include "server/protocols/registry.h"
 #include "server/server.h"
 #include "server/systemd.h"
 
@@ -22,7 +21,6 @@ int main(int argc, char** argv) {
 
   reactord::ConfigSource source;
   for (int i = 1; i < argc; ++i) source.args.emplace_back(argv[i]);
-  source.protocols = reactord::protocol_names();
   source.socket_activated = !activated.empty();
   reactord::Options options;
   reactord::ParseResult parsed = reactord::load_options(source, &options);
@@ -34,15 +32,11 @@ int main(int argc, char** argv) {
   // The socket's name selects its protocol (FileDescriptorName=, or --fdname= of
   // systemd-socket-activate): a wrong name is a configuration error, like a bad --listen.
   for (const auto& s : activated) {
-    bool known = false;
-    for (const auto& p : source.protocols) known |= (p == s.name);
-    if (!known) {
-      std::string names;
-      for (const auto& p : source.protocols) names += (names.empty() ? "" : "|") + p;
+    if (!source.protocols.find(s.name)) {
       fprintf(stderr,
               "reactord: socket activation: fd %d is named '%s', not a protocol (%s); set "
               "FileDescriptorName= in the .socket unit (systemd-socket-activate: --fdname=)\n",
-              s.fd, s.name.c_str(), names.c_str());
+              s.fd, s.name.c_str(), source.protocols.names().c_str());
       return 2;
     }
   }

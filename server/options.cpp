@@ -175,23 +175,49 @@ OptionDef cidr_opt(std::string_view key, std::vector<std::string> Options::*fiel
   return d;
 }
 
-std::vector<OptionDef> build_table(const std::vector<std::string>& protos) {
-  std::vector<OptionDef> t;
+// Greedy word wrap at `width` columns (the --help column is narrow).
+std::string wrap(const std::string& text, size_t width) {
+  std::string out, line;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    std::string word = text.substr(start, end - start);
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      out += line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    start = end + 1;
+  }
+  return out + line;
+}
 
+// --listen: the names it accepts, what each needs and its help all come from the registry.
+OptionDef listen_opt(const ProtocolRegistry& protos) {
+  std::vector<std::string> udp, defaults;
+  std::string notes;
+  for (const Protocol& p : protos.all()) {
+    if (p.transport == Transport::kUdp) udp.push_back(p.name);
+    if (!p.default_address.empty()) defaults.push_back(p.name + "=" + p.default_address);
+    if (!p.help.empty()) notes += p.help + "\n";
+  }
   OptionDef listen;
   listen.key = "listen";
   listen.value_name = "PROTO=ADDR";
   listen.reload = Reload::kRestart;
   listen.repeatable = true;
-  listen.help = "serve PROTO (" + join(protos) +
-                ") on ADDR; repeatable.\n"
-                "ADDR is HOST:PORT, [IPV6]:PORT or unix:/path (udp-echo: not unix).\n"
-                "udp-echo never answers datagrams from its own ports or from ports\n"
-                "below 1024 (echo loops); /metrics counts them in\n"
-                "reactord_udp_ignored_total.\n"
-                "Default: echo=127.0.0.1:7000, upper=127.0.0.1:7001 and\n"
-                "http=127.0.0.1:8080\n"
-                "(none when systemd passes listening sockets)";
+  listen.help = "serve PROTO (" + protos.names() + ") on ADDR; repeatable.\n" +
+                "ADDR is HOST:PORT, [IPV6]:PORT or unix:/path" +
+                (udp.empty() ? "" : " (" + join(udp, ", ") + ": not unix)") + ".\n" + notes;
+  if (!defaults.empty()) {
+    std::string last = defaults.back();
+    defaults.pop_back();
+    listen.help +=
+        wrap("Default: " + (defaults.empty() ? last : join(defaults, ", ") + " and " + last), 56) +
+        "\n(none when systemd passes listening sockets)";
+  }
+  while (listen.help.ends_with('\n')) listen.help.pop_back();
   listen.parse = [protos](std::string_view value, Options* o, std::string* why) {
     size_t eq = value.find('=');
     if (eq == std::string_view::npos || eq == 0) {
@@ -201,10 +227,9 @@ std::vector<OptionDef> build_table(const std::vector<std::string>& protos) {
     ListenSpec spec;
     spec.protocol = std::string(value.substr(0, eq));
     spec.text = std::string(value.substr(eq + 1));
-    bool proto_ok = false;
-    for (const auto& p : protos) proto_ok |= (p == spec.protocol);
-    if (!proto_ok) {
-      *why = "unknown protocol '" + spec.protocol + "' (known: " + join(protos) + ")";
+    const Protocol* proto = protos.find(spec.protocol);
+    if (!proto) {
+      *why = "unknown protocol '" + spec.protocol + "' (known: " + protos.names() + ")";
       return false;
     }
     std::string err;
@@ -213,7 +238,7 @@ std::vector<OptionDef> build_table(const std::vector<std::string>& protos) {
       return false;
     }
     // A usage error like any other bad address, caught here rather than at bind time.
-    if (spec.protocol == "udp-echo" && spec.address.is_unix()) {
+    if (proto->transport == Transport::kUdp && spec.address.is_unix()) {
       *why = spec.protocol + "=" + spec.text + ": UDP needs HOST:PORT or [IPV6]:PORT, not unix:";
       return false;
     }
@@ -227,7 +252,12 @@ std::vector<OptionDef> build_table(const std::vector<std::string>& protos) {
   };
   listen.copy = [](const Options& from, Options* to) { to->listens = from.listens; };
   listen.reset = [](Options* o) { o->listens.clear(); };
-  t.push_back(std::move(listen));
+  return listen;
+}
+
+std::vector<OptionDef> build_table(const ProtocolRegistry& protos) {
+  std::vector<OptionDef> t;
+  t.push_back(listen_opt(protos));
 
   t.push_back(int_opt("threads", "N", Reload::kRestart, &Options::threads, 1, 1024,
                       "event loops (default: one per CPU in the affinity mask)"));
@@ -324,33 +354,39 @@ const OptionDef* find_key(const std::vector<OptionDef>& table, std::string_view 
   return nullptr;
 }
 
-void add_default_listens(Options* o) {
-  std::string err;
-  ListenSpec echo{"echo", "127.0.0.1:7000", {}};
-  reactor::SocketAddress::parse(echo.text, &echo.address, &err);
-  ListenSpec upper{"upper", "127.0.0.1:7001", {}};
-  reactor::SocketAddress::parse(upper.text, &upper.address, &err);
-  ListenSpec http{"http", "127.0.0.1:8080", {}};
-  reactor::SocketAddress::parse(http.text, &http.address, &err);
-  o->listens.push_back(echo);
-  o->listens.push_back(upper);
-  o->listens.push_back(http);
+void add_default_listens(const ProtocolRegistry& protos, Options* o) {
+  for (const Protocol& p : protos.all()) {
+    if (p.default_address.empty()) continue;
+    ListenSpec spec{p.name, p.default_address, {}};
+    std::string err;
+    reactor::SocketAddress::parse(spec.text, &spec.address, &err);
+    o->listens.push_back(std::move(spec));
+  }
+}
+
+// What build_table reads of a registry: tables are cached per distinct value of it.
+std::string table_key(const ProtocolRegistry& protos) {
+  std::string k;
+  for (const Protocol& p : protos.all()) {
+    k += p.name + '\0' + static_cast<char>(p.transport) + p.default_address + '\0' + p.help + '\0';
+  }
+  return k;
 }
 
 }  // namespace
 
-const std::vector<OptionDef>& option_table(const std::vector<std::string>& protocols) {
-  // Built once per protocol list (in practice there is one); the table never changes after.
-  static std::vector<std::pair<std::vector<std::string>, std::unique_ptr<std::vector<OptionDef>>>>
-      cache;
-  for (const auto& [p, t] : cache) {
-    if (p == protocols) return *t;
+const std::vector<OptionDef>& option_table(const ProtocolRegistry& protocols) {
+  // Built once per protocol set (in practice there is one); the table never changes after.
+  static std::vector<std::pair<std::string, std::unique_ptr<std::vector<OptionDef>>>> cache;
+  const std::string key = table_key(protocols);
+  for (const auto& [k, t] : cache) {
+    if (k == key) return *t;
   }
-  cache.emplace_back(protocols, std::make_unique<std::vector<OptionDef>>(build_table(protocols)));
+  cache.emplace_back(key, std::make_unique<std::vector<OptionDef>>(build_table(protocols)));
   return *cache.back().second;
 }
 
-std::string usage_text(const std::vector<std::string>& protos) {
+std::string usage_text(const ProtocolRegistry& protos) {
   std::string s =
       "usage: reactord [options]\n"
       "\n"
@@ -494,7 +530,7 @@ ParseResult load_options(const ConfigSource& src, Options* out) {
   }
 
   if (out->low_water >= out->high_water) return fail("--low-water must be below --high-water");
-  if (out->listens.empty() && !src.socket_activated) add_default_listens(out);
+  if (out->listens.empty() && !src.socket_activated) add_default_listens(src.protocols, out);
   if (check_only) {
     r.action = ParseResult::kExit;
     r.message = "reactord: configuration OK (" +
@@ -503,8 +539,7 @@ ParseResult load_options(const ConfigSource& src, Options* out) {
   return r;
 }
 
-ParseResult parse_options(int argc, char** argv, const std::vector<std::string>& protos,
-                          Options* out) {
+ParseResult parse_options(int argc, char** argv, const ProtocolRegistry& protos, Options* out) {
   ConfigSource src;
   for (int i = 1; i < argc; ++i) src.args.emplace_back(argv[i]);
   src.protocols = protos;

@@ -12,6 +12,7 @@
 #include "reactor/backend_kind.h"
 #include "reactor/log.h"
 #include "reactor/socket_address.h"
+#include "server/protocols/registry.h"
 
 namespace reactord {
 
@@ -86,13 +87,14 @@ struct OptionDef {
   std::function<void(Options* o)> reset;
 };
 
-// Every setting, in --help order. `protocols` are the names accepted by listen.
-const std::vector<OptionDef>& option_table(const std::vector<std::string>& protocols);
+// Every setting, in --help order. `protocols` are what listen accepts (names, which of them
+// take no unix: address, the default listeners); its help text lists them.
+const std::vector<OptionDef>& option_table(const ProtocolRegistry& protocols);
 
 // Where the settings come from: the config file, then the command line, which wins.
 struct ConfigSource {
-  std::vector<std::string> args;       // argv[1..]
-  std::vector<std::string> protocols;  // accepted in listen
+  std::vector<std::string> args;                     // argv[1..]
+  ProtocolRegistry protocols = builtin_protocols();  // accepted in listen
   // Read when it exists and neither --config nor --no-config is given.
   std::string default_config_path = kDefaultConfigPath;
   // Listening sockets were passed by systemd: do not add the default listeners.
@@ -102,13 +104,13 @@ struct ConfigSource {
 };
 
 // Reads the config file (if any) and the command line into *out, which must hold defaults.
-// Fills the default listeners (echo on 127.0.0.1:7000, upper on 127.0.0.1:7001) when none is
-// given and the server is not socket-activated. Errors name the flag, or the file, line and key.
+// Fills the default listeners (each protocol's default_address: echo on 127.0.0.1:7000, ...)
+// when none is given and the server is not socket-activated. Errors name the flag, or the file,
+// line and key.
 ParseResult load_options(const ConfigSource& source, Options* out);
 
 // The command line alone plus the default config file: load_options with argv.
-ParseResult parse_options(int argc, char** argv, const std::vector<std::string>& known_protocols,
-                          Options* out);
-std::string usage_text(const std::vector<std::string>& known_protocols);
+ParseResult parse_options(int argc, char** argv, const ProtocolRegistry& protocols, Options* out);
+std::string usage_text(const ProtocolRegistry& protocols);
 
 }  // namespace reactord

@@ -13,9 +13,10 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 #include "reactor/log.h"
-#include "server/protocols/registry.h"
+#include "server/http_service/metrics.h"
 
 namespace reactord {
 namespace {
@@ -48,17 +49,17 @@ void raise_nofile_limit(bool raise) {
     rl.rlim_cur = rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
       REACTOR_LOG_WARN("RLIMIT_NOFILE: cannot raise the soft limit from %s to %s: %s",
-               rlim_text(before).c_str(), rlim_text(rl.rlim_max).c_str(), strerror(errno));
+                       rlim_text(before).c_str(), rlim_text(rl.rlim_max).c_str(), strerror(errno));
       rl.rlim_cur = before;
     }
   }
   if (rl.rlim_cur != before) {
     REACTOR_LOG_INFO("RLIMIT_NOFILE: soft limit raised from %s to %s (hard limit %s)",
-             rlim_text(before).c_str(), rlim_text(rl.rlim_cur).c_str(),
-             rlim_text(rl.rlim_max).c_str());
+                     rlim_text(before).c_str(), rlim_text(rl.rlim_cur).c_str(),
+                     rlim_text(rl.rlim_max).c_str());
   } else {
     REACTOR_LOG_INFO("RLIMIT_NOFILE: soft limit %s, hard limit %s", rlim_text(rl.rlim_cur).c_str(),
-             rlim_text(rl.rlim_max).c_str());
+                     rlim_text(rl.rlim_max).c_str());
   }
 }
 
@@ -78,10 +79,9 @@ uint64_t monotonic_usec() {
 
 }  // namespace
 
-// Without a ConfigSource, SIGHUP re-reads only the default config file (no command line).
-Server::Server(Options options) : Server(std::move(options), ConfigSource{}, {}) {
-  source_.protocols = protocol_names();
-}
+// Without a ConfigSource, SIGHUP re-reads only the default config file (no command line), and
+// the protocols are reactord's own.
+Server::Server(Options options) : Server(std::move(options), ConfigSource{}, {}) {}
 
 Server::Server(Options options, ConfigSource source, std::vector<ActivatedSocket> activated)
     : state_(std::make_unique<ServerState>()),
@@ -132,15 +132,21 @@ bool Server::open_listeners(int loops, std::string* error) {
   lo.defer_accept_s = o.defer_accept_s;
   lo.fastopen_queue = o.fastopen_queue;
   for (const ListenSpec& spec : o.listens) {
-    OpenListener ol{&spec, {}, spec.address};
-    ol.udp = spec.protocol == "udp-echo";
-    if (ol.udp && spec.address.is_unix()) {
-      *error = "cannot listen udp-echo on " + spec.text + ": UDP needs HOST:PORT";
+    const Protocol* protocol = source_.protocols.find(spec.protocol);
+    if (!protocol) {
+      *error = "cannot listen " + spec.protocol + " on " + spec.text +
+               ": unknown protocol (known: " + source_.protocols.names() + ")";
+      return false;
+    }
+    OpenListener ol{&spec, protocol, {}, spec.address};
+    const bool udp = ol.udp();
+    if (udp && spec.address.is_unix()) {
+      *error = "cannot listen " + spec.protocol + " on " + spec.text + ": UDP needs HOST:PORT";
       return false;
     }
     // Refuse to join someone else's SO_REUSEPORT group: bind once without it first.
     int err =
-        ol.udp ? probe_udp_address_free(spec.address) : reactor::probe_address_free(spec.address);
+        udp ? probe_udp_address_free(spec.address) : reactor::probe_address_free(spec.address);
     if (err != 0) {
       *error = bind_error_text(spec.protocol, spec.text, err, "");
       return false;
@@ -149,8 +155,8 @@ bool Server::open_listeners(int loops, std::string* error) {
     reactor::SocketAddress addr = spec.address;
     for (int i = 0; i < count; ++i) {
       std::string detail;
-      int fd = ol.udp ? open_udp_socket(addr, true, &err, &detail)
-                      : reactor::open_listen_socket(addr, lo, &err, &detail);
+      int fd = udp ? open_udp_socket(addr, true, &err, &detail)
+                   : reactor::open_listen_socket(addr, lo, &err, &detail);
       if (fd < 0) {
         *error = bind_error_text(spec.protocol, spec.text, err, detail);
         listeners_.push_back(std::move(ol));
@@ -164,10 +170,9 @@ bool Server::open_listeners(int loops, std::string* error) {
       ol.fds.push_back(fd);
     }
     // Datagrams from this very port must never be answered (an echo loop with ourselves).
-    if (ol.udp) state_->udp.add_own(ol.bound);
+    if (udp) state_->udp.add_own(ol.bound);
     listeners_.push_back(std::move(ol));
   }
-  if (state_->udp.has_own()) state_->udp.note_interface_addresses();
   return true;
 }
 
@@ -176,12 +181,18 @@ bool Server::open_listeners(int loops, std::string* error) {
 // serves socket i % count through a dup() of it: all loops then share that socket's accept
 // queue (each new connection wakes them and one wins the accept), so every core serves every
 // protocol even when the unit has a single ListenStream=.
-void Server::adopt_activated(int loops) {
+bool Server::adopt_activated(int loops, std::string* error) {
   std::vector<std::string> names;
   for (const auto& s : activated_) {
     if (std::find(names.begin(), names.end(), s.name) == names.end()) names.push_back(s.name);
   }
   for (const std::string& name : names) {
+    const Protocol* protocol = source_.protocols.find(name);
+    if (!protocol) {
+      *error = "socket activation: a socket is named '" + name +
+               "', not a protocol (known: " + source_.protocols.names() + ")";
+      return false;
+    }
     std::vector<int> fds;
     for (auto& s : activated_) {
       if (s.name == name) fds.push_back(s.fd);
@@ -192,15 +203,16 @@ void Server::adopt_activated(int loops) {
       spec->protocol = name;
       spec->address = reactor::bound_address(fds[k]);
       spec->text = spec->address.to_string();
-      OpenListener ol{spec.get(), std::vector<int>(loops, -1), spec->address, true};
+      OpenListener ol{spec.get(), protocol, std::vector<int>(loops, -1), spec->address, true};
+      if (ol.udp()) state_->udp.add_own(ol.bound);
       std::vector<int> targets;
       for (int i = k; i < loops; i += count) targets.push_back(i);
       if (targets.empty()) targets.push_back(k % loops);
       for (size_t t = 0; t < targets.size(); ++t) {
         int fd = t == 0 ? fds[k] : fcntl(fds[k], F_DUPFD_CLOEXEC, 0);
         if (fd < 0) {
-          REACTOR_LOG_WARN("socket activation: cannot share fd %d with loop %d: %s", fds[k], targets[t],
-                   strerror(errno));
+          REACTOR_LOG_WARN("socket activation: cannot share fd %d with loop %d: %s", fds[k],
+                           targets[t], strerror(errno));
           continue;
         }
         ol.fds[targets[t]] = fd;
@@ -210,6 +222,7 @@ void Server::adopt_activated(int loops) {
     }
   }
   activated_.clear();  // every fd now belongs to an OpenListener
+  return true;
 }
 
 int Server::run() {
@@ -236,11 +249,15 @@ int Server::run() {
     REACTOR_LOG_ERROR("%s", error.c_str());
     return 1;
   }
-  adopt_activated(loops);
+  if (!adopt_activated(loops, &error)) {
+    REACTOR_LOG_ERROR("%s", error.c_str());
+    return 1;
+  }
   if (listeners_.empty()) {
     REACTOR_LOG_ERROR("nothing to serve: no --listen and no socket passed by systemd");
     return 1;
   }
+  if (st.udp.has_own()) st.udp.note_interface_addresses();
   int somaxconn = reactor::read_somaxconn();
   int backlog = o.backlog;
   if (!o.listens.empty() && somaxconn > 0 && backlog > somaxconn) {
@@ -273,13 +290,14 @@ int Server::run() {
   auto init = [this, &st](reactor::EventLoop& loop, int index) {
     for (auto& l : listeners_) {
       if (static_cast<size_t>(index) >= l.fds.size() || l.fds[index] < 0) continue;
-      if (l.udp) {
+      if (l.udp()) {
         udp_[index].push_back(
-            std::make_unique<UdpEchoService>(loop, l.fds[index], st.udp, *st.udp.add_stats()));
-        l.fds[index] = -1;
+            l.protocol->make_datagram_service(loop, l.fds[index], st.protocol_context));
+        l.fds[index] = -1;  // the service owns it now
         continue;
       }
-      auto handler = make_protocol_handler(l.spec->protocol, loop, st);
+      auto handler = l.protocol->make_handler(loop, st.protocol_context);
+      if (!handler) throw std::runtime_error("protocol " + l.protocol->name + " made no handler");
       reactor::Listener& added = loop.add_listener(l.fds[index], handler.get(), l.spec->protocol);
       added.unlink_on_close = !l.activated;  // systemd's socket file outlives us
       l.fds[index] = -1;                     // the loop owns it now
@@ -296,15 +314,15 @@ int Server::run() {
   for (auto& l : listeners_) {
     if (l.activated) {
       REACTOR_LOG_INFO("listening %s on %s (socket from systemd)", l.spec->protocol.c_str(),
-               l.bound.to_string().c_str());
+                       l.bound.to_string().c_str());
     } else {
       REACTOR_LOG_INFO("listening %s on %s", l.spec->protocol.c_str(), l.bound.to_string().c_str());
     }
     names += " " + l.spec->protocol + "=" + l.bound.to_string();
   }
   REACTOR_LOG_INFO("reactord 0.1.0 started: backend %s, %d thread%s%s, backlog %d, listeners:%s",
-           st.group.backend_name(), loops, loops == 1 ? "" : "s", o.pin ? " (pinned)" : "", backlog,
-           names.c_str());
+                   st.group.backend_name(), loops, loops == 1 ? "" : "s", o.pin ? " (pinned)" : "",
+                   backlog, names.c_str());
 
   heartbeat_ = std::make_unique<LoopHeartbeat>(st.group);
   watchdog_usec_ = watchdog_usec();
@@ -314,12 +332,16 @@ int Server::run() {
   REACTOR_LOG_INFO("ready");
   if (watchdog_usec_ > 0) {
     REACTOR_LOG_INFO("systemd watchdog: %.3gs; pinging every %.3gs while every loop answers",
-             watchdog_usec_ / 1e6, watchdog_usec_ / 2e6);
+                     watchdog_usec_ / 1e6, watchdog_usec_ / 2e6);
     last_watchdog_ = Clock::now();
     heartbeat_sent_ = last_watchdog_;
     heartbeat_->send();
   }
   return wait_for_shutdown();
+}
+
+void ServerState::render(std::string& out) {
+  render_metrics({group, http_stats, udp, draining, open_connections}, out);
 }
 
 std::string Server::status_text() const {
@@ -374,13 +396,13 @@ void Server::reload() {
   ParseResult r = load_options(source_, &next);
   if (r.action == ParseResult::kExit) {
     REACTOR_LOG_ERROR("SIGHUP: reload failed, keeping the settings in force: %s",
-              bare_message(r.message).c_str());
+                      bare_message(r.message).c_str());
   } else if (next.config_path.empty() && current_.config_path.empty()) {
     REACTOR_LOG_INFO("SIGHUP: nothing to reload (no config file in use)");
   } else {
     REACTOR_LOG_INFO("SIGHUP: reloading %s", next.config_path.empty()
-                                         ? "(config file gone: command line and defaults)"
-                                         : next.config_path.c_str());
+                                                 ? "(config file gone: command line and defaults)"
+                                                 : next.config_path.c_str());
     apply_live(next);
   }
   last_status_ = status_text();
@@ -401,7 +423,7 @@ void Server::apply_live(const Options& next) {
       ++live;
     } else {
       REACTOR_LOG_WARN("reload: %s changed (%s -> %s) but needs a restart; still using %s",
-               std::string(d.key).c_str(), was.c_str(), now.c_str(), was.c_str());
+                       std::string(d.key).c_str(), was.c_str(), now.c_str(), was.c_str());
     }
   }
   merged.config_path = next.config_path;
@@ -473,7 +495,7 @@ int Server::wait_for_shutdown() {
   double timeout_s = current_.drain_timeout_s;
   st.draining.store(true);  // before the log line: /health says 503 from the moment we say so
   REACTOR_LOG_INFO("%s: draining (closing listeners; at most %.3gs for open connections)",
-           sig == SIGINT ? "SIGINT" : "SIGTERM", timeout_s);
+                   sig == SIGINT ? "SIGINT" : "SIGTERM", timeout_s);
   last_status_ = status_text();
   notify_manager("STOPPING=1\nSTATUS=" + last_status_);
   st.group.drain(static_cast<uint64_t>(std::llround(timeout_s * 1000)));

@@ -13,8 +13,10 @@
 #include "reactor/handler.h"
 #include "reactor/loop_group.h"
 #include "server/heartbeat.h"
+#include "server/http_service/http_context.h"
 #include "server/http_service/http_stats.h"
 #include "server/options.h"
+#include "server/protocols/protocol.h"
 #include "server/protocols/udp_echo.h"
 #include "server/systemd.h"
 
@@ -23,7 +25,8 @@ namespace reactord {
 // State shared by every loop of one server. Read-mostly; written by the main thread.
 // `options` is the snapshot taken at start: what SIGHUP changes reaches the loops through
 // EventLoop::post (their LoopConfig), never by rewriting this struct under their feet.
-struct ServerState {
+// Protocols never see this struct: they get `protocol_context`, and HTTP its `http` part.
+struct ServerState final : MetricsSource {
   Options options;
   reactor::LoopGroup group;
   std::atomic<int64_t> open_connections{0};
@@ -32,6 +35,11 @@ struct ServerState {
   HttpStatsRegistry http_stats;  // one HttpStats per loop serving http
   UdpEchoPolicy udp;             // udp-echo: whom not to answer (fixed at start), counters
   reactor::AccessList access;    // --allow/--deny, built once at start, read by every loop
+  HttpContext http{&draining, &http_stats, this};
+  ProtocolContext protocol_context{options, http, udp};
+
+  // /metrics: this server's loops, HTTP and UDP counters, drain flag and connection count.
+  void render(std::string& out) override;
 };
 
 // Thread affinity: run() is called once, from the main thread, which owns signal handling,
@@ -50,15 +58,16 @@ class Server {
  private:
   struct OpenListener {
     const ListenSpec* spec;
-    std::vector<int> fds;  // indexed by loop; -1 where that loop does not serve it
+    const Protocol* protocol;  // spec->protocol in source_.protocols
+    std::vector<int> fds;      // indexed by loop; -1 where that loop does not serve it
     reactor::SocketAddress bound;
     bool activated = false;  // passed by systemd: not ours to unlink
-    bool udp = false;        // udp-echo: datagram sockets served by UdpEchoService
+    bool udp() const { return protocol->transport == Transport::kUdp; }
   };
   using Clock = std::chrono::steady_clock;
 
   bool open_listeners(int loops, std::string* error);
-  void adopt_activated(int loops);
+  bool adopt_activated(int loops, std::string* error);
   void close_unclaimed();
   int wait_for_shutdown();
   void reload();
@@ -74,8 +83,8 @@ class Server {
   std::vector<OpenListener> listeners_;
   // handlers_[loop] owns that loop's protocol handlers; they outlive the loops.
   std::vector<std::vector<std::unique_ptr<reactor::ConnectionHandler>>> handlers_;
-  // udp_[loop]: that loop's UDP echo services (they close their sockets when destroyed).
-  std::vector<std::vector<std::unique_ptr<UdpEchoService>>> udp_;
+  // udp_[loop]: that loop's datagram services (they close their sockets when destroyed).
+  std::vector<std::vector<std::unique_ptr<reactor::FdWatcher>>> udp_;
 
   // Watchdog: WATCHDOG=1 goes out only when every loop has run the previous heartbeat, so one
   // stuck loop stops the pings and systemd restarts the service.

@@ -8,8 +8,7 @@
 
 #include "http/http_date.h"
 #include "http/status.h"
-#include "server/http_service/metrics.h"
-#include "server/server.h"
+#include "server/options.h"
 
 namespace reactord {
 
@@ -150,8 +149,13 @@ char* put_uint(char* p, uint64_t v) {
 }
 }  // namespace
 
-HttpHandler::HttpHandler(reactor::EventLoop& loop, ServerState& state, const HttpConfig& config)
-    : loop_(loop), state_(state), config_(config), stats_(state.http_stats.add()) {}
+HttpHandler::HttpHandler(reactor::EventLoop& loop, const HttpContext& context,
+                         const HttpConfig& config)
+    : loop_(loop),
+      draining_(context.draining),
+      metrics_(context.metrics),
+      config_(config),
+      stats_(context.stats->add()) {}
 
 HttpHandler::~HttpHandler() = default;
 
@@ -375,7 +379,7 @@ bool HttpHandler::on_head(Connection& c, HttpConn& h) {
   const http::Request& rq = request_;
   // Read once: the main thread may set it at any moment, and a "draining" answer must carry
   // the Connection: close that the same reading decides.
-  const bool draining = state_.draining.load(std::memory_order_relaxed);
+  const bool draining = draining_->load(std::memory_order_relaxed);
   h.keep_alive = rq.keep_alive && !h.close_after && !draining;
   h.version_10 = rq.version_minor == 0;
   h.collect = false;
@@ -451,9 +455,9 @@ bool HttpHandler::on_head(Connection& c, HttpConn& h) {
     } else {
       get_only("text/plain", "ok\n");
     }
-  } else if (path_is(t, "/metrics")) {
+  } else if (metrics_ && path_is(t, "/metrics")) {
     if (is_get || is_head) {
-      render_metrics(state_, metrics_scratch_);
+      metrics_->render(metrics_scratch_);
       send_simple(c, h, http::kStatusOk, "text/plain; version=0.0.4; charset=utf-8",
                   metrics_scratch_, is_head);
     } else if (rq.method == http::Method::kOptions) {
@@ -567,6 +571,18 @@ void HttpHandler::send_error(Connection& c, HttpConn& h, uint16_t status, bool c
     h.state = HttpConn::State::kHead;
     c.close();
   }
+}
+
+Protocol http_protocol() {
+  return tcp_protocol(
+      "http", "127.0.0.1:8080", [](reactor::EventLoop& loop, const ProtocolContext& ctx) {
+        const Options& o = ctx.options;
+        HttpConfig cfg;
+        cfg.max_header_bytes = static_cast<size_t>(o.max_header_bytes);
+        cfg.max_body = o.max_body;
+        cfg.header_timeout_ms = static_cast<uint64_t>(o.header_timeout_s * 1000 + 0.5);
+        return std::make_unique<HttpHandler>(loop, ctx.http, cfg);
+      });
 }
 
 }  // namespace reactord

@@ -12,11 +12,11 @@
 #include "reactor/connection.h"
 #include "reactor/event_loop.h"
 #include "reactor/handler.h"
+#include "server/http_service/http_context.h"
 #include "server/http_service/http_stats.h"
+#include "server/protocols/protocol.h"
 
 namespace reactord {
-
-struct ServerState;
 
 struct HttpConfig {
   size_t max_header_bytes = http::kDefaultMaxHeaderBytes;
@@ -31,7 +31,7 @@ class HttpConn;
 // connection once the list is warm.
 class HttpHandler final : public reactor::ConnectionHandler {
  public:
-  HttpHandler(reactor::EventLoop& loop, ServerState& state, const HttpConfig& config);
+  HttpHandler(reactor::EventLoop& loop, const HttpContext& context, const HttpConfig& config);
   ~HttpHandler() override;
 
   void on_open(reactor::Connection& c) override;
@@ -66,7 +66,8 @@ class HttpHandler final : public reactor::ConnectionHandler {
   static void on_header_timeout(reactor::TimerNode* node);
 
   reactor::EventLoop& loop_;
-  ServerState& state_;
+  const std::atomic<bool>* draining_;
+  MetricsSource* metrics_;
   HttpConfig config_;
   HttpStats* stats_;
   http::Request request_;  // scratch: one per loop, views into the receive buffer
@@ -77,5 +78,8 @@ class HttpHandler final : public reactor::ConnectionHandler {
   uint64_t date_sec_ = UINT64_MAX;
   std::string metrics_scratch_;
 };
+
+// --listen http=ADDR: the limits come from --max-header-bytes, --max-body, --header-timeout.
+Protocol http_protocol();
 
 }  // namespace reactord

@@ -11,7 +11,7 @@
 #include <sstream>
 #include <vector>
 
-#include "server/server.h"
+#include "server/protocols/udp_echo.h"
 
 namespace reactord {
 
@@ -94,10 +94,10 @@ std::string loop_label(size_t i) {
 
 }  // namespace
 
-void render_metrics(ServerState& st, std::string& out) {
+void render_metrics(const MetricsInputs& in, std::string& out) {
   out.clear();
   Writer w(out);
-  reactor::LoopGroup& g = st.group;
+  reactor::LoopGroup& g = in.group;
   const size_t loops = g.size();
 
   struct PerLoop {
@@ -183,7 +183,7 @@ void render_metrics(ServerState& st, std::string& out) {
   // HTTP responses by status, summed over loops.
   std::vector<uint64_t> by_status(HttpStats::kMaxStatus, 0);
   uint64_t timeouts = 0, heads = 0, bodies = 0, bad = 0, notimpl = 0;
-  st.http_stats.for_each([&](const HttpStats& s) {
+  in.http.for_each([&](const HttpStats& s) {
     for (int code = 0; code < HttpStats::kMaxStatus; ++code)
       by_status[code] += s.by_status[code].get();
     timeouts += s.header_timeouts.get();
@@ -213,7 +213,7 @@ void render_metrics(ServerState& st, std::string& out) {
 
   // UDP echo, summed over its sockets.
   uint64_t udp_in = 0, udp_own = 0, udp_low = 0;
-  st.udp.for_each_stats([&](const UdpEchoStats& s) {
+  in.udp.for_each_stats([&](const UdpEchoStats& s) {
     udp_in += s.datagrams.get();
     udp_own += s.ignored_own_port.get();
     udp_low += s.ignored_low_port.get();
@@ -229,10 +229,10 @@ void render_metrics(ServerState& st, std::string& out) {
   w.family("reactord_backend_info", "gauge", "The I/O backend in effect.");
   w.sample("reactord_backend_info", std::string("backend=\"") + g.backend_name() + "\"", 1);
   w.family("reactord_draining", "gauge", "1 while the server drains for shutdown.");
-  w.sample("reactord_draining", "", st.draining.load() ? 1 : 0);
+  w.sample("reactord_draining", "", in.draining.load() ? 1 : 0);
   w.family("reactord_open_connections", "gauge",
            "Open connections over all loops (the --max-conns count).");
-  w.sample("reactord_open_connections", "", st.open_connections.load());
+  w.sample("reactord_open_connections", "", in.open_connections.load());
 
   // Kernel figures at scrape time: what operators need to see SYN-backlog and TIME_WAIT trouble.
   KernelTcpFigures k = read_kernel_tcp_figures();

@@ -1,17 +1,30 @@
 // Prometheus text exposition (0.0.4) of the server's counters and the kernel's overload figures.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
+#include "reactor/loop_group.h"
+#include "server/http_service/http_stats.h"
+
 namespace reactord {
 
-struct ServerState;
+class UdpEchoPolicy;
+
+// What a scrape reads: every loop's counters and listeners, and the server-wide figures.
+struct MetricsInputs {
+  reactor::LoopGroup& group;
+  const HttpStatsRegistry& http;
+  const UdpEchoPolicy& udp;  // its per-socket counters
+  const std::atomic<bool>& draining;
+  const std::atomic<int64_t>& open_connections;
+};
 
 // Renders every metric into `out` (cleared first). Called on a loop thread when /metrics is
 // scraped; reads other loops' counters through relaxed atomics and the kernel's figures from
 // /proc at that moment.
-void render_metrics(ServerState& state, std::string& out);
+void render_metrics(const MetricsInputs& in, std::string& out);
 
 // Kernel figures, exposed for tests.
 struct KernelTcpFigures {

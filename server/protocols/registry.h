@@ -1,23 +1,36 @@
-// The protocols reactord can serve, by name, and how to make a handler for a loop.
+// The protocols reactord can serve, by name: --listen, --help, config validation, systemd's
+// socket names and the server's listeners all look them up here.
 #pragma once
 
-#include <memory>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "reactor/event_loop.h"
-#include "reactor/handler.h"
+#include "server/protocols/protocol.h"
 
 namespace reactord {
 
-struct ServerState;
+// Thread affinity: filled before the server starts, read-only afterwards (any thread).
+class ProtocolRegistry {
+ public:
+  ProtocolRegistry() = default;
+  ProtocolRegistry(std::initializer_list<Protocol> protocols);
 
-// Names accepted by --listen PROTO=ADDR. udp-echo is served by UdpEchoService, not a handler.
-const std::vector<std::string>& protocol_names();
-// A handler for `name` serving connections on `loop` (one per protocol per loop, so a
-// protocol may keep per-loop state without locks). nullptr for an unknown name.
-std::unique_ptr<reactor::ConnectionHandler> make_protocol_handler(const std::string& name,
-                                                                  reactor::EventLoop& loop,
-                                                                  ServerState& state);
+  // Throws std::invalid_argument naming the protocol when its name is empty or taken, or the
+  // factory its transport needs is missing: a registration bug, found at start-up.
+  void add(Protocol p);
+  // nullptr when `name` is not registered.
+  const Protocol* find(std::string_view name) const;
+  const std::vector<Protocol>& all() const { return protocols_; }
+  // "echo|upper|http|udp-echo": for --help and for the errors that refuse an unknown name.
+  std::string names(std::string_view separator = "|") const;
+
+ private:
+  std::vector<Protocol> protocols_;  // in registration order (--help, default listeners)
+};
+
+// reactord's own protocols (the table in registry.cpp).
+const ProtocolRegistry& builtin_protocols();
 
 }  // namespace reactord

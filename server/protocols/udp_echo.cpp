@@ -206,4 +206,18 @@ void UdpEchoService::on_readable() {
   loop_.post([this](reactor::EventLoop&) { on_readable(); });
 }
 
+Protocol udp_echo_protocol() {
+  Protocol p;
+  p.name = "udp-echo";
+  p.transport = Transport::kUdp;
+  p.help =
+      "udp-echo never answers datagrams from its own ports or from ports\n"
+      "below 1024 (echo loops); /metrics counts them in\n"
+      "reactord_udp_ignored_total.";
+  p.make_datagram_service = [](reactor::EventLoop& loop, int fd, const ProtocolContext& ctx) {
+    return std::make_unique<UdpEchoService>(loop, fd, ctx.udp, *ctx.udp.add_stats());
+  };
+  return p;
+}
+
 }  // namespace reactord

@@ -16,6 +16,7 @@
 #include "reactor/fd_watcher.h"
 #include "reactor/loop_stats.h"
 #include "reactor/socket_address.h"
+#include "server/protocols/protocol.h"
 
 namespace reactord {
 
@@ -108,5 +109,8 @@ class UdpEchoService final : public reactor::FdWatcher {
   iovec iov_[kBatch];
   sockaddr_storage peers_[kBatch];
 };
+
+// --listen udp-echo=HOST:PORT: one UdpEchoService per loop, answering as ctx.udp allows.
+Protocol udp_echo_protocol();
 
 }  // namespace reactord

@@ -5,6 +5,7 @@
 
 #include "reactor/connection.h"
 #include "reactor/handler.h"
+#include "server/protocols/protocol.h"
 
 namespace reactord {
 
@@ -18,5 +19,9 @@ class UpperHandler final : public reactor::ConnectionHandler {
     c.send(std::move(data));
   }
 };
+
+inline Protocol upper_protocol() {
+  return tcp_protocol("upper", "127.0.0.1:7001", plain_handler<UpperHandler>());
+}
 
 }  // namespace reactord

@@ -8,7 +8,7 @@
 namespace reactord {
 namespace {
 
-const std::vector<std::string> kProtocols = {"echo", "upper"};
+const ProtocolRegistry& kProtocols = builtin_protocols();
 
 // A non-default value for every key, written as the command line would carry it.
 std::string sample_value(std::string_view key) {

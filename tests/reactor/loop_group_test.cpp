@@ -188,7 +188,7 @@ TEST_P(ScrapeRace, ScrapeWhileSiblingDrainClosesItsListener) {
     // Scrape until loop 1 has closed its listener, then a few more times.
     for (int after = 0; after < 20;) {
       bool closed_before = drained.load();
-      reactord::render_metrics(st_, out);
+      st_.render(out);  // what /metrics runs
       if (!scrape_has(out, "reactord_listener_accept_queue{loop=\"0\"")) ++loop0_missing;
       if (!scrape_has(out, "reactord_listener_accept_queue{loop=\"1\"")) {
         ++without_loop1;
@@ -224,7 +224,7 @@ TEST_P(ScrapeRace, JoinKeepsEveryLoopAliveUntilAllLeftRun) {
     // loop 1's destruction unless join() waits for every loop.
     for (int after = 0; after < 50;) {
       bool loop1_gone = g.running() < 2;
-      reactord::render_metrics(st_, out);
+      st_.render(out);  // what /metrics runs
       if (scrape_has(out, "reactord_connections_active{loop=\"1\"} 0")) ++scrapes_with_loop1;
       if (loop1_gone) ++after;
     }

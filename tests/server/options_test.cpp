@@ -16,7 +16,7 @@ namespace {
 using reactord::Options;
 using reactord::ParseResult;
 
-const std::vector<std::string> kProtos = {"echo", "upper"};
+const reactord::ProtocolRegistry& kProtos = reactord::builtin_protocols();
 
 ParseResult parse(std::vector<std::string> args, Options* out,
                   const std::string& default_config = "") {
@@ -202,12 +202,11 @@ TEST(Options, UdpEchoListen) {
   Options o;
   reactord::ConfigSource src;
   src.args = {"--listen", "udp-echo=unix:/tmp/x"};
-  src.protocols = {"echo", "udp-echo"};
   src.default_config_path = "/nonexistent/reactord.toml";
   ParseResult r = reactord::load_options(src, &o);
   EXPECT_EQ(r.exit_code, 2) << r.message;
   EXPECT_NE(r.message.find("--listen: udp-echo=unix:/tmp/x"), std::string::npos) << r.message;
-  std::string usage = reactord::usage_text({"echo", "udp-echo"});
+  std::string usage = reactord::usage_text(kProtos);
   EXPECT_NE(usage.find("reactord_udp_ignored_total"), std::string::npos) << usage;
   EXPECT_NE(usage.find("below 1024"), std::string::npos) << usage;
 }
