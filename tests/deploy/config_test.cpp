@@ -11,11 +11,13 @@
 #include <gtest/gtest.h>
 
 #include "tests/deploy/deploy_support.h"
+#include "tests/support/process.h"
 
 namespace deploy_test {
 namespace {
 
 constexpr milliseconds kWait{20000};
+constexpr int kWaitMs = 20000;
 
 struct RunResult {
   int exit_code;
@@ -23,11 +25,27 @@ struct RunResult {
 };
 
 // Runs reactord to completion (for invocations that exit at once: errors, --check-config).
-RunResult run_reactord(const TempDir& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), REACTORD_BIN);
-  Child child({args, {}, {}, dir.file("stderr")});
-  std::optional<int> code = child.wait_exit(kWait);
-  return {code.value_or(-1), child.stderr_text()};
+RunResult run_reactord(std::vector<std::string> args) {
+  args.insert(args.begin(), rt::reactord_path());
+  rt::RunResult r = rt::run_process(args, "", kWaitMs);
+  return {r.exit_code(), r.err};
+}
+
+// reactord reading `config` (no --log-level: the file's, or the default, applies).
+rt::Reactord::Options with_config(const std::string& config, std::vector<std::string> args = {}) {
+  rt::Reactord::Options o;
+  o.args = {"--config", config};
+  o.args.insert(o.args.end(), args.begin(), args.end());
+  o.no_config = false;
+  o.log_level = "";
+  o.timeout_ms = kWaitMs;
+  return o;
+}
+
+// The port of reactord's first `proto` listener, 0 if it reported none.
+int listening_port(const rt::Reactord& server, const std::string& proto) {
+  std::optional<reactor::SocketAddress> a = server.listener(proto);
+  return a ? a->port() : 0;
 }
 
 TEST(ConfigFile, UnknownKeyExits2NamingKeyAndLine) {
@@ -36,7 +54,7 @@ TEST(ConfigFile, UnknownKeyExits2NamingKeyAndLine) {
                                "# reactord\n"
                                "threads = 1\n"
                                "idle-timout = 5\n");
-  RunResult r = run_reactord(dir, {"--config", path});
+  RunResult r = run_reactord({"--config", path});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.stderr_text.find(path + ":3:"), std::string::npos) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("unknown key 'idle-timout'"), std::string::npos) << r.stderr_text;
@@ -59,7 +77,7 @@ TEST(ConfigFile, BadValueExits2NamingKeyAndLine) {
   };
   for (const Case& c : cases) {
     std::string path = dir.write("r.toml", c.text);
-    RunResult r = run_reactord(dir, {"--config", path});
+    RunResult r = run_reactord({"--config", path});
     EXPECT_EQ(r.exit_code, 2) << c.text;
     EXPECT_NE(r.stderr_text.find(path + ":2: " + c.key + ":"), std::string::npos)
         << c.text << " -> " << r.stderr_text;
@@ -69,14 +87,14 @@ TEST(ConfigFile, BadValueExits2NamingKeyAndLine) {
 TEST(ConfigFile, SyntaxErrorExits2WithLine) {
   TempDir dir;
   std::string path = dir.write("r.toml", "threads = 1\nbacklog = = 3\n");
-  RunResult r = run_reactord(dir, {"--config", path});
+  RunResult r = run_reactord({"--config", path});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.stderr_text.find(path + ":2:"), std::string::npos) << r.stderr_text;
 }
 
 TEST(ConfigFile, MissingExplicitFileExits2) {
   TempDir dir;
-  RunResult r = run_reactord(dir, {"--config", dir.file("absent.toml")});
+  RunResult r = run_reactord({"--config", dir.file("absent.toml")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.stderr_text.find("absent.toml"), std::string::npos) << r.stderr_text;
 }
@@ -89,7 +107,7 @@ TEST(ConfigFile, DirectoryExits2NamingThePath) {
   for (const char* extra : {"", "--check-config"}) {
     std::vector<std::string> args = {"--config", path, "--listen", "echo=127.0.0.1:0"};
     if (*extra) args.push_back(extra);
-    RunResult r = run_reactord(dir, args);
+    RunResult r = run_reactord(args);
     EXPECT_EQ(r.exit_code, 2) << extra << ": " << r.stderr_text;
     EXPECT_NE(r.stderr_text.find("cannot read config file " + path), std::string::npos)
         << r.stderr_text;
@@ -108,7 +126,7 @@ TEST(ConfigFile, UnreadableFileExits2NamingThePath) {
     paths.push_back(locked);
   }
   for (const std::string& path : paths) {
-    RunResult r = run_reactord(dir, {"--config", path, "--listen", "echo=127.0.0.1:0"});
+    RunResult r = run_reactord({"--config", path, "--listen", "echo=127.0.0.1:0"});
     EXPECT_EQ(r.exit_code, 2) << path << ": " << r.stderr_text;
     EXPECT_NE(r.stderr_text.find("cannot read config file " + path + ": "), std::string::npos)
         << r.stderr_text;
@@ -116,9 +134,8 @@ TEST(ConfigFile, UnreadableFileExits2NamingThePath) {
 }
 
 TEST(ConfigFile, CheckConfigAcceptsTheShippedFile) {
-  TempDir dir;
-  RunResult r = run_reactord(
-      dir, {"--config", REACTORD_SOURCE_DIR "/deploy/reactord.toml", "--check-config"});
+  RunResult r =
+      run_reactord({"--config", REACTORD_SOURCE_DIR "/deploy/reactord.toml", "--check-config"});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
 }
 
@@ -127,18 +144,18 @@ TEST(ConfigFile, SettingsFromTheFileAreUsed) {
   std::string path = dir.write("r.toml",
                                "listen = [\"upper=127.0.0.1:0\"]\n"
                                "threads = 1\n");
-  Child child({{REACTORD_BIN, "--config", path}, {}, {}, dir.file("stderr")});
-  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
-  std::string err = child.stderr_text();
+  rt::Reactord server;
+  RT_START_REACTORD(server, with_config(path));
+  std::string err = server.child().stderr_text();
   EXPECT_NE(err.find("1 thread,"), std::string::npos) << err;
-  int port = listening_port(err, "upper");
+  int port = listening_port(server, "upper");
   ASSERT_GT(port, 0) << err;
   int fd = connect_loopback(port);
   ASSERT_GE(fd, 0);
   EXPECT_EQ(roundtrip(fd, "from the file"), "FROM THE FILE");
   close(fd);
-  child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_exit(kWait), 0);
+  server.child().signal(SIGTERM);
+  EXPECT_EQ(server.child().wait_exit(kWaitMs), 0);
 }
 
 TEST(ConfigFile, CommandLineOverridesTheFile) {
@@ -146,18 +163,15 @@ TEST(ConfigFile, CommandLineOverridesTheFile) {
   std::string path = dir.write("r.toml",
                                "listen = [\"upper=127.0.0.1:0\"]\n"
                                "threads = 1\n");
-  Child child({{REACTORD_BIN, "--config", path, "--threads", "2", "--listen", "echo=127.0.0.1:0"},
-               {},
-               {},
-               dir.file("stderr")});
-  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
-  std::string err = child.stderr_text();
+  rt::Reactord server;
+  RT_START_REACTORD(server, with_config(path, {"--threads", "2", "--listen", "echo=127.0.0.1:0"}));
+  std::string err = server.child().stderr_text();
   EXPECT_NE(err.find("2 threads"), std::string::npos) << err;
   // A repeatable key given on the command line replaces the file's list.
-  EXPECT_GT(listening_port(err, "echo"), 0) << err;
-  EXPECT_EQ(listening_port(err, "upper"), 0) << err;
-  child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_exit(kWait), 0);
+  EXPECT_GT(listening_port(server, "echo"), 0) << err;
+  EXPECT_EQ(listening_port(server, "upper"), 0) << err;
+  server.child().signal(SIGTERM);
+  EXPECT_EQ(server.child().wait_exit(kWaitMs), 0);
 }
 
 // SIGHUP re-reads the file. A broken file is rejected as a whole (the server keeps serving
@@ -167,9 +181,10 @@ TEST(ConfigReload, SighupAppliesIdleTimeoutToOpenConnections) {
   TempDir dir;
   const std::string head = "listen = [\"echo=127.0.0.1:0\"]\nthreads = 2\n";
   std::string path = dir.write("r.toml", head + "idle-timeout = 0\n");
-  Child child({{REACTORD_BIN, "--config", path}, {}, {}, dir.file("stderr")});
-  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
-  int port = listening_port(child.stderr_text(), "echo");
+  rt::Reactord server;
+  RT_START_REACTORD(server, with_config(path));
+  rt::Child& child = server.child();
+  int port = listening_port(server, "echo");
   ASSERT_GT(port, 0);
   int fd = connect_loopback(port);
   ASSERT_GE(fd, 0);
@@ -179,7 +194,7 @@ TEST(ConfigReload, SighupAppliesIdleTimeoutToOpenConnections) {
 
   dir.write("r.toml", head + "idle-timeout = \"never\"\n");
   child.signal(SIGHUP);
-  ASSERT_TRUE(child.wait_for_stderr("reload failed", kWait)) << child.stderr_text();
+  ASSERT_TRUE(child.wait_for_stderr("reload failed", kWaitMs)) << child.stderr_text();
   EXPECT_NE(child.stderr_text().find(path + ":3: idle-timeout:"), std::string::npos)
       << child.stderr_text();
   int other = connect_loopback(port);
@@ -193,15 +208,16 @@ TEST(ConfigReload, SighupAppliesIdleTimeoutToOpenConnections) {
             "idle-timeout = 1\n"
             "log-level = \"debug\"\n");
   child.signal(SIGHUP);
-  ASSERT_TRUE(child.wait_for_stderr("reload: idle-timeout 0 -> 1", kWait)) << child.stderr_text();
-  EXPECT_TRUE(child.wait_for_stderr("reload: log-level info -> debug", kWait));
-  EXPECT_TRUE(child.wait_for_stderr("reload: threads changed (2 -> 3) but needs a restart", kWait))
+  ASSERT_TRUE(child.wait_for_stderr("reload: idle-timeout 0 -> 1", kWaitMs)) << child.stderr_text();
+  EXPECT_TRUE(child.wait_for_stderr("reload: log-level info -> debug", kWaitMs));
+  EXPECT_TRUE(
+      child.wait_for_stderr("reload: threads changed (2 -> 3) but needs a restart", kWaitMs))
       << child.stderr_text();
   EXPECT_TRUE(wait_eof(fd, kWait)) << "idle connection not closed after the reload";
   close(fd);
 
   child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_exit(kWait), 0) << child.stderr_text();
+  EXPECT_EQ(child.wait_exit(kWaitMs), 0) << child.stderr_text();
 }
 
 // The config file turns into a directory: SIGHUP must keep max-conns 1 (not reset it to
@@ -212,15 +228,16 @@ TEST(ConfigReload, SighupWithUnreadableFileKeepsTheSettings) {
                                "listen = [\"echo=127.0.0.1:0\"]\n"
                                "threads = 1\n"
                                "max-conns = 1\n");
-  Child child({{REACTORD_BIN, "--config", path}, {}, {}, dir.file("stderr")});
-  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
-  int port = listening_port(child.stderr_text(), "echo");
+  rt::Reactord server;
+  RT_START_REACTORD(server, with_config(path));
+  rt::Child& child = server.child();
+  int port = listening_port(server, "echo");
   ASSERT_GT(port, 0);
 
   ASSERT_EQ(unlink(path.c_str()), 0);
   ASSERT_EQ(mkdir(path.c_str(), 0755), 0);
   child.signal(SIGHUP);
-  ASSERT_TRUE(child.wait_for_stderr("reload failed", kWait)) << child.stderr_text();
+  ASSERT_TRUE(child.wait_for_stderr("reload failed", kWaitMs)) << child.stderr_text();
   std::string err = child.stderr_text();
   EXPECT_NE(err.find("cannot read config file " + path), std::string::npos) << err;
   EXPECT_EQ(err.find("reload: max-conns"), std::string::npos) << err;
@@ -237,29 +254,30 @@ TEST(ConfigReload, SighupWithUnreadableFileKeepsTheSettings) {
   close(second);
   close(first);
   child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_exit(kWait), 0) << child.stderr_text();
+  EXPECT_EQ(child.wait_exit(kWaitMs), 0) << child.stderr_text();
 }
 
 TEST(ConfigReload, SighupWithoutConfigFileChangesNothing) {
-  TempDir dir;
-  Child child(
-      {{REACTORD_BIN, "--no-config", "--listen", "echo=127.0.0.1:0"}, {}, {}, dir.file("stderr")});
-  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
+  rt::Reactord server;
+  rt::Reactord::Options opts;
+  opts.args = {"--listen", "echo=127.0.0.1:0"};
+  opts.timeout_ms = kWaitMs;
+  RT_START_REACTORD(server, opts);
+  rt::Child& child = server.child();
   child.signal(SIGHUP);
-  EXPECT_TRUE(child.wait_for_stderr("nothing to reload", kWait)) << child.stderr_text();
+  EXPECT_TRUE(child.wait_for_stderr("nothing to reload", kWaitMs)) << child.stderr_text();
   child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_exit(kWait), 0);
+  EXPECT_EQ(child.wait_exit(kWaitMs), 0);
 }
 
 TEST(Rlimit, SoftNofileRaisedToHardAndLogged) {
-  TempDir dir;
-  Child child({{"/bin/sh", "-c",
-                std::string("ulimit -S -n 256 && exec ") + REACTORD_BIN +
-                    " --no-config --listen echo=127.0.0.1:0"},
-               {},
-               {},
-               dir.file("stderr")});
-  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
+  rt::Reactord server;
+  rt::Reactord::Options opts;
+  opts.launcher = {"/bin/sh", "-c", "ulimit -S -n 256 && exec \"$@\"", "sh"};
+  opts.args = {"--listen", "echo=127.0.0.1:0"};
+  opts.timeout_ms = kWaitMs;
+  RT_START_REACTORD(server, opts);
+  rt::Child& child = server.child();
   std::string err = child.stderr_text();
   std::string hard;
   ASSERT_EQ(run_command("ulimit -H -n", &hard), 0);
@@ -271,7 +289,7 @@ TEST(Rlimit, SoftNofileRaisedToHardAndLogged) {
         << err;
   }
   child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_exit(kWait), 0);
+  EXPECT_EQ(child.wait_exit(kWaitMs), 0);
 }
 
 }  // namespace

@@ -12,11 +12,25 @@
 #include <cstdio>
 
 #include "tests/deploy/deploy_support.h"
+#include "tests/support/process.h"
 
 namespace deploy_test {
 namespace {
 
 constexpr milliseconds kWait{20000};
+constexpr int kWaitMs = 20000;
+
+// reactord with a notify socket (and `env`): start() returns at once, since each test waits
+// for READY=1 itself.
+rt::Reactord::Options notifying(std::vector<std::string> args,
+                                std::vector<std::pair<std::string, std::string>> env) {
+  rt::Reactord::Options o;
+  o.args = std::move(args);
+  o.env = std::move(env);
+  o.wait_ready = false;
+  o.timeout_ms = kWaitMs;
+  return o;
+}
 
 class NotifySocket {
  public:
@@ -76,14 +90,21 @@ TEST(Notify, ReadyStatusWatchdogReloadingStoppingInOrder) {
   NotifySocket notify(path);
   ASSERT_TRUE(notify.ok());
   std::string config = dir.write("reactord.toml", "idle-timeout = 30\n");
-  Child child({{REACTORD_BIN, "--config", config, "--listen", "echo=127.0.0.1:0", "--threads", "2"},
-               {{"NOTIFY_SOCKET", path}, {"WATCHDOG_USEC", "200000"}, {"WATCHDOG_PID", "$PID"}},
-               {},
-               dir.file("stderr")});
+  rt::Reactord server;
+  rt::Reactord::Options opts =
+      notifying({"--config", config, "--listen", "echo=127.0.0.1:0", "--threads", "2"},
+                {{"NOTIFY_SOCKET", path}, {"WATCHDOG_USEC", "200000"}, {"WATCHDOG_PID", "$PID"}});
+  opts.no_config = false;
+  opts.log_level = "";
+  RT_START_REACTORD(server, opts);
+  rt::Child& child = server.child();
 
   ASSERT_TRUE(notify.wait_for("READY=1", kWait)) << notify.dump() << child.stderr_text();
-  // READY=1 only once the listener is bound: it must accept and echo right away.
-  int port = listening_port(child.stderr_text(), "echo");
+  // READY=1 only once the listener is bound: it must accept and echo right away. (Its
+  // "listening" line was written before READY=1; reading it from the pipe may take a moment.)
+  std::optional<reactor::SocketAddress> echo = server.listener("echo", kWaitMs);
+  ASSERT_TRUE(echo) << child.stderr_text();
+  int port = echo->port();
   ASSERT_GT(port, 0) << child.stderr_text();
   int fd = connect_loopback(port);
   ASSERT_GE(fd, 0);
@@ -102,7 +123,7 @@ TEST(Notify, ReadyStatusWatchdogReloadingStoppingInOrder) {
 
   child.signal(SIGTERM);
   ASSERT_TRUE(notify.wait_for("STOPPING=1", kWait)) << notify.dump();
-  EXPECT_EQ(child.wait_exit(kWait), 0) << child.stderr_text();
+  EXPECT_EQ(child.wait_exit(kWaitMs), 0) << child.stderr_text();
 
   int ready = notify.find("READY=1");
   int status = notify.find("STATUS=");
@@ -126,14 +147,13 @@ TEST(Notify, NoWatchdogWithoutWatchdogUsec) {
   std::string path = dir.file("notify.sock");
   NotifySocket notify(path);
   ASSERT_TRUE(notify.ok());
-  Child child({{REACTORD_BIN, "--no-config", "--listen", "echo=127.0.0.1:0"},
-               {{"NOTIFY_SOCKET", path}},
-               {},
-               dir.file("stderr")});
+  rt::Reactord server;
+  RT_START_REACTORD(server, notifying({"--listen", "echo=127.0.0.1:0"}, {{"NOTIFY_SOCKET", path}}));
+  rt::Child& child = server.child();
   ASSERT_TRUE(notify.wait_for("READY=1", kWait)) << notify.dump();
   child.signal(SIGTERM);
   ASSERT_TRUE(notify.wait_for("STOPPING=1", kWait)) << notify.dump();
-  EXPECT_EQ(child.wait_exit(kWait), 0);
+  EXPECT_EQ(child.wait_exit(kWaitMs), 0);
   EXPECT_EQ(notify.find("WATCHDOG=1"), -1) << notify.dump();
 }
 
@@ -143,15 +163,17 @@ TEST(Notify, WatchdogForAnotherPidIsIgnored) {
   std::string path = dir.file("notify.sock");
   NotifySocket notify(path);
   ASSERT_TRUE(notify.ok());
-  Child child({{REACTORD_BIN, "--no-config", "--listen", "echo=127.0.0.1:0"},
-               {{"NOTIFY_SOCKET", path}, {"WATCHDOG_USEC", "100000"}, {"WATCHDOG_PID", "1"}},
-               {},
-               dir.file("stderr")});
+  rt::Reactord server;
+  RT_START_REACTORD(
+      server,
+      notifying({"--listen", "echo=127.0.0.1:0"},
+                {{"NOTIFY_SOCKET", path}, {"WATCHDOG_USEC", "100000"}, {"WATCHDOG_PID", "1"}}));
+  rt::Child& child = server.child();
   ASSERT_TRUE(notify.wait_for("READY=1", kWait)) << notify.dump();
   // Several would-be ping periods pass (1 s status ticks) before we stop it.
   EXPECT_FALSE(notify.wait_for("WATCHDOG=1", milliseconds(600))) << notify.dump();
   child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_exit(kWait), 0);
+  EXPECT_EQ(child.wait_exit(kWaitMs), 0);
 }
 
 }  // namespace

@@ -7,11 +7,36 @@
 #include <gtest/gtest.h>
 
 #include "tests/deploy/deploy_support.h"
+#include "tests/support/process.h"
 
 namespace deploy_test {
 namespace {
 
-constexpr milliseconds kWait{20000};
+constexpr int kWaitMs = 20000;
+
+// reactord given `fds` the way a service manager passes them: LISTEN_FDS, LISTEN_FDNAMES and
+// LISTEN_PID (`listen_pid`: "$PID" for the child's own, else another process's).
+rt::Reactord::Options activated(std::vector<std::string> args, std::vector<int> fds,
+                                const std::string& names, const std::string& listen_pid = "$PID") {
+  rt::Reactord::Options o;
+  o.args = std::move(args);
+  o.env = {{"LISTEN_FDS", std::to_string(fds.size())},
+           {"LISTEN_PID", listen_pid},
+           {"LISTEN_FDNAMES", names}};
+  o.pass_fds = std::move(fds);
+  o.timeout_ms = kWaitMs;
+  return o;
+}
+
+// The same, run to completion (for passed sockets reactord must refuse).
+rt::RunResult run_activated(const rt::Reactord::Options& o) {
+  rt::Child::Options c;
+  c.argv = {rt::reactord_path(), "--no-config"};
+  c.argv.insert(c.argv.end(), o.args.begin(), o.args.end());
+  c.env = o.env;
+  c.pass_fds = o.pass_fds;
+  return rt::run_process(c, "", kWaitMs);
+}
 
 std::string upper(std::string s) {
   for (char& c : s) {
@@ -23,7 +48,6 @@ std::string upper(std::string s) {
 TEST(SocketActivation, SystemdSocketActivateEchoAndUpperByteExact) {
   if (!have_tool("systemd-socket-activate"))
     GTEST_SKIP() << "systemd-socket-activate not installed (scripts/deps.sh installs systemd)";
-  TempDir dir;
   int echo_port = free_port();
   int upper_port = free_port();
   ASSERT_GT(echo_port, 0);
@@ -31,14 +55,20 @@ TEST(SocketActivation, SystemdSocketActivateEchoAndUpperByteExact) {
   std::string tool_path;
   ASSERT_EQ(run_command("command -v systemd-socket-activate", &tool_path), 0);
   tool_path.erase(tool_path.find_last_not_of("\n") + 1);
-  Child child({{tool_path, "-l", "127.0.0.1:" + std::to_string(echo_port), "-l",
-                "127.0.0.1:" + std::to_string(upper_port), "--fdname=echo:upper", REACTORD_BIN,
-                "--no-config", "--threads", "2"},
-               {},
-               {},
-               dir.file("stderr")});
+  rt::Reactord server;
+  rt::Reactord::Options opts;
+  opts.launcher = {tool_path,
+                   "-l",
+                   "127.0.0.1:" + std::to_string(echo_port),
+                   "-l",
+                   "127.0.0.1:" + std::to_string(upper_port),
+                   "--fdname=echo:upper"};
+  opts.args = {"--threads", "2"};
   // The tool binds, then waits for the first connection before it execs reactord.
-  ASSERT_TRUE(child.wait_for_stderr("as 4", kWait)) << child.stderr_text();
+  opts.wait_ready = false;
+  RT_START_REACTORD(server, opts);
+  rt::Child& child = server.child();
+  ASSERT_TRUE(child.wait_for_stderr("as 4", kWaitMs)) << child.stderr_text();
 
   std::string payload = random_bytes(256 * 1024, 7);
   int fd = connect_loopback(echo_port);
@@ -62,22 +92,20 @@ TEST(SocketActivation, SystemdSocketActivateEchoAndUpperByteExact) {
   EXPECT_EQ(err.find("127.0.0.1:7000"), std::string::npos) << err;
 
   child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_exit(kWait), 0) << child.stderr_text();
+  EXPECT_EQ(child.wait_exit(kWaitMs), 0) << child.stderr_text();
 }
 
 // One socket and more loops than sockets: every loop shares it; many connections all echo.
 TEST(SocketActivation, OneSocketSharedByAllLoops) {
-  TempDir dir;
   int port = 0;
   int lfd = listen_loopback(&port);
   ASSERT_GE(lfd, 0);
-  Child child({{REACTORD_BIN, "--no-config", "--threads", "3"},
-               {{"LISTEN_FDS", "1"}, {"LISTEN_PID", "$PID"}, {"LISTEN_FDNAMES", "echo"}},
-               {lfd},
-               dir.file("stderr")});
+  rt::Reactord server;
+  RT_START_REACTORD(server, activated({"--threads", "3"}, {lfd}, "echo"));
   close(lfd);
-  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
-  EXPECT_EQ(listening_port(child.stderr_text(), "echo"), port);
+  rt::Child& child = server.child();
+  ASSERT_TRUE(server.listener("echo")) << child.stderr_text();
+  EXPECT_EQ(server.port("echo"), port);
   for (int i = 0; i < 24; ++i) {
     int fd = connect_loopback(port);
     ASSERT_GE(fd, 0);
@@ -86,7 +114,7 @@ TEST(SocketActivation, OneSocketSharedByAllLoops) {
     close(fd);
   }
   child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_exit(kWait), 0) << child.stderr_text();
+  EXPECT_EQ(child.wait_exit(kWaitMs), 0) << child.stderr_text();
 }
 
 // A unix socket passed in belongs to the manager: reactord must not remove its path on exit,
@@ -96,17 +124,15 @@ TEST(SocketActivation, UnixSocketPathSurvivesDrain) {
   std::string path = dir.file("upper.sock");
   int lfd = listen_unix(path);
   ASSERT_GE(lfd, 0);
-  Child child({{REACTORD_BIN, "--no-config", "--threads", "2"},
-               {{"LISTEN_FDS", "1"}, {"LISTEN_PID", "$PID"}, {"LISTEN_FDNAMES", "upper"}},
-               {lfd},
-               dir.file("stderr")});
-  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
+  rt::Reactord server;
+  RT_START_REACTORD(server, activated({"--threads", "2"}, {lfd}, "upper"));
+  rt::Child& child = server.child();
   int fd = connect_unix(path);
   ASSERT_GE(fd, 0);
   EXPECT_EQ(roundtrip(fd, "abc"), "ABC");
   close(fd);
   child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_exit(kWait), 0) << child.stderr_text();
+  EXPECT_EQ(child.wait_exit(kWaitMs), 0) << child.stderr_text();
   struct stat st;
   EXPECT_EQ(stat(path.c_str(), &st), 0) << "socket file removed";
   // Still listening (we hold the socket, as systemd would): a new instance could serve it.
@@ -117,52 +143,40 @@ TEST(SocketActivation, UnixSocketPathSurvivesDrain) {
 }
 
 TEST(SocketActivation, UnknownNameIsAConfigurationError) {
-  TempDir dir;
   int port = 0;
   int lfd = listen_loopback(&port);
   ASSERT_GE(lfd, 0);
-  Child child({{REACTORD_BIN, "--no-config"},
-               {{"LISTEN_FDS", "1"}, {"LISTEN_PID", "$PID"}, {"LISTEN_FDNAMES", "gopher"}},
-               {lfd},
-               dir.file("stderr")});
+  rt::RunResult r = run_activated(activated({}, {lfd}, "gopher"));
   close(lfd);
-  EXPECT_EQ(child.wait_exit(kWait), 2);
-  EXPECT_NE(child.stderr_text().find("'gopher'"), std::string::npos) << child.stderr_text();
+  EXPECT_EQ(r.exit_code(), 2);
+  EXPECT_NE(r.err.find("'gopher'"), std::string::npos) << r.err;
 }
 
 TEST(SocketActivation, ConnectedSocketIsRefused) {
-  TempDir dir;
   int port = 0;
   int lfd = listen_loopback(&port);
   ASSERT_GE(lfd, 0);
   int conn = connect_loopback(port);  // like Accept=yes: a connection, not a listener
   ASSERT_GE(conn, 0);
-  Child child({{REACTORD_BIN, "--no-config"},
-               {{"LISTEN_FDS", "1"}, {"LISTEN_PID", "$PID"}, {"LISTEN_FDNAMES", "echo"}},
-               {conn},
-               dir.file("stderr")});
-  EXPECT_EQ(child.wait_exit(kWait), 2);
-  EXPECT_NE(child.stderr_text().find("not a listening stream socket"), std::string::npos)
-      << child.stderr_text();
+  rt::RunResult r = run_activated(activated({}, {conn}, "echo"));
+  EXPECT_EQ(r.exit_code(), 2);
+  EXPECT_NE(r.err.find("not a listening stream socket"), std::string::npos) << r.err;
   close(conn);
   close(lfd);
 }
 
 // LISTEN_PID names another process: the variables are not for us, so the defaults apply.
 TEST(SocketActivation, ForeignListenPidIsIgnored) {
-  TempDir dir;
   int port = 0;
   int lfd = listen_loopback(&port);
   ASSERT_GE(lfd, 0);
-  Child child({{REACTORD_BIN, "--no-config", "--listen", "upper=127.0.0.1:0"},
-               {{"LISTEN_FDS", "1"}, {"LISTEN_PID", "1"}, {"LISTEN_FDNAMES", "echo"}},
-               {lfd},
-               dir.file("stderr")});
+  rt::Reactord server;
+  RT_START_REACTORD(server, activated({"--listen", "upper=127.0.0.1:0"}, {lfd}, "echo", "1"));
   close(lfd);
-  ASSERT_TRUE(child.wait_for_stderr("ready", kWait)) << child.stderr_text();
+  rt::Child& child = server.child();
   EXPECT_EQ(child.stderr_text().find("listening echo"), std::string::npos) << child.stderr_text();
   child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_exit(kWait), 0);
+  EXPECT_EQ(child.wait_exit(kWaitMs), 0);
 }
 
 }  // namespace

@@ -80,21 +80,19 @@ TEST(UringFallback, SetupRefusedExplicitIoUringExitsOneWithClearMessage) {
 TEST(UringFallback, SetupRefusedAutoComesUpOnEpollAndServes) {
   if (!reactor::io_uring_compiled_in()) GTEST_SKIP() << "built without liburing";
   for (const char* err : {"EPERM", "ENOSYS", "ENOMEM"}) {
-    rt::Child child;
-    std::string error;
-    ASSERT_TRUE(child.start({{NO_URING_EXEC_BIN, err, rt::reactord_path(), "--backend", "auto",
-                              "--threads", "1", "--listen", "echo=127.0.0.1:0"}},
-                            &error))
-        << err << ": " << error;
-    bool ready = child.wait_for_stderr(
-        [](const std::string& l) { return l.find("ready") != std::string::npos; }, 15000);
+    rt::Reactord server;
+    rt::Reactord::Options opts;
+    opts.launcher = {NO_URING_EXEC_BIN, err};
+    opts.args = {"--backend", "auto", "--threads", "1", "--listen", "echo=127.0.0.1:0"};
+    opts.timeout_ms = 15000;
+    rt::Reactord::StartResult started = server.start(opts);
+    rt::Child& child = server.child();
     std::string log = child.stderr_text();
-    ASSERT_TRUE(ready) << err << ": " << log;
+    ASSERT_EQ(started.kind, rt::Reactord::Start::kReady) << err << ": " << started.message;
     EXPECT_NE(log.find("io_uring unavailable"), std::string::npos) << log;
     EXPECT_NE(log.find("backend epoll"), std::string::npos) << log;
-    size_t at = log.find("listening echo on 127.0.0.1:");
-    ASSERT_NE(at, std::string::npos) << log;
-    int port = std::stoi(log.substr(at + std::string("listening echo on 127.0.0.1:").size()));
+    ASSERT_TRUE(server.listener("echo")) << log;
+    int port = server.port("echo");
     std::string e;
     rt::Fd fd = rt::connect_to(rt::loopback4(port), 5000, &e);
     ASSERT_TRUE(fd) << e;

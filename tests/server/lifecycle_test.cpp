@@ -16,7 +16,6 @@
 #include <thread>
 #include <vector>
 
-#include "tests/deploy/deploy_support.h"
 #include "tests/support/backends.h"
 #include "tests/support/net.h"
 #include "tests/support/payload.h"
@@ -82,7 +81,7 @@ struct BenchRun {
 };
 
 BenchRun run_bench(const std::vector<std::string>& args, int timeout_ms = 120000) {
-  deploy_test::TempDir dir;
+  rt::TempDir dir;
   std::string json = dir.file("bench.json");
   std::vector<std::string> argv = {REACTORD_BENCH_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -101,6 +100,17 @@ BenchRun run_bench(const std::vector<std::string>& args, int timeout_ms = 120000
 
 class Lifecycle2 : public testing::TestWithParam<reactor::BackendKind> {
  protected:
+  // reactord on this backend serving echo on `lfd`, passed the way systemd passes a socket
+  // (several processes can be started on the same one: the restart tests hand it over).
+  rt::Reactord::Options activated_on(int lfd, std::vector<std::string> args) const {
+    rt::Reactord::Options o;
+    o.args = std::move(args);
+    o.backend = GetParam();
+    o.env = {{"LISTEN_FDS", "1"}, {"LISTEN_PID", "$PID"}, {"LISTEN_FDNAMES", "echo"}};
+    o.pass_fds = {lfd};
+    o.timeout_ms = 15000;
+    return o;
+  }
   rt::Reactord server_;
 };
 
@@ -120,7 +130,7 @@ TEST_P(Lifecycle2, SynBacklogOverflowShowsInMetricsAndHarness) {
     srv.child().signal(SIGSTOP);
     rt::Child bench;
     std::string error;
-    deploy_test::TempDir dir;
+    rt::TempDir dir;
     std::string json = dir.file("b.json");
     ASSERT_TRUE(bench.start({{REACTORD_BENCH_BIN, "--target", srv.address("echo").to_string(),
                               "--proto", "echo", "--churn", "--conns", "200", "--requests", "200",
@@ -345,23 +355,13 @@ TEST_P(Lifecycle2, MaxConnsReclaimsIdleKeepAliveFirst) {
 TEST_P(Lifecycle2, RestartUnderChurnRefusesAndResetsNothing) {
   if (GetParam() == reactor::BackendKind::kIoUring && !reactor::io_uring_compiled_in())
     GTEST_SKIP() << "built without liburing";
-  deploy_test::TempDir dir;
+  rt::TempDir dir;
   int port = 0;
-  int lfd = deploy_test::listen_loopback(&port);
+  int lfd = rt::listen_loopback(&port);
   ASSERT_GE(lfd, 0);
-  const std::string backend = reactor::backend_kind_name(GetParam());
-  auto spawn = [&](const std::string& name) {
-    return std::make_unique<deploy_test::Child>(deploy_test::SpawnOptions{
-        {REACTORD_BIN, "--no-config", "--threads", "2", "--backend", backend},
-        {{"LISTEN_FDS", "1"}, {"LISTEN_PID", "$PID"}, {"LISTEN_FDNAMES", "echo"}},
-        {lfd},
-        dir.file(name)});
-  };
-  auto old_server = spawn("old.err");
-  ASSERT_TRUE(old_server->wait_for_stderr("ready", std::chrono::seconds(15)))
-      << old_server->stderr_text();
-  if (old_server->stderr_text().find("io_uring backend unavailable") != std::string::npos)
-    GTEST_SKIP() << old_server->stderr_text();
+  const rt::Reactord::Options opts = activated_on(lfd, {"--threads", "2"});
+  rt::Reactord old_server;
+  RT_START_REACTORD(old_server, opts);
   rt::Child bench;
   std::string error, json = dir.file("b.json");
   ASSERT_TRUE(
@@ -370,11 +370,9 @@ TEST_P(Lifecycle2, RestartUnderChurnRefusesAndResetsNothing) {
                   &error))
       << error;
   rt::sleep_ms(1000);
-  auto new_server = spawn("new.err");
-  ASSERT_TRUE(new_server->wait_for_stderr("ready", std::chrono::seconds(15)))
-      << new_server->stderr_text();
-  old_server->signal(SIGTERM);
-  EXPECT_EQ(old_server->wait_exit(std::chrono::seconds(30)), 0) << old_server->stderr_text();
+  rt::Reactord new_server;
+  RT_START_REACTORD(new_server, opts);
+  EXPECT_EQ(old_server.terminate(30000), 0) << old_server.child().stderr_text();
   auto st = bench.wait(60000);
   ASSERT_TRUE(st.has_value());
   std::ifstream in(json);
@@ -388,8 +386,7 @@ TEST_P(Lifecycle2, RestartUnderChurnRefusesAndResetsNothing) {
   EXPECT_EQ(b.failures("refused"), 0) << b.json;
   EXPECT_EQ(b.failures("reset"), 0) << b.json;
   EXPECT_EQ(b.failures("timeout"), 0) << b.json;
-  new_server->signal(SIGTERM);
-  EXPECT_EQ(new_server->wait_exit(std::chrono::seconds(30)), 0) << new_server->stderr_text();
+  EXPECT_EQ(new_server.terminate(30000), 0) << new_server.child().stderr_text();
   close(lfd);
 }
 
@@ -404,25 +401,14 @@ TEST_P(Lifecycle2, RestartUnderChurnHuntsHandoverWindow) {
   if (GetParam() == reactor::BackendKind::kIoUring && !reactor::io_uring_compiled_in())
     GTEST_SKIP() << "built without liburing";
   constexpr int kHandovers = 60;
-  deploy_test::TempDir dir;
+  rt::TempDir dir;
   int port = 0;
-  int lfd = deploy_test::listen_loopback(&port);
+  int lfd = rt::listen_loopback(&port);
   ASSERT_GE(lfd, 0);
   const std::string backend = reactor::backend_kind_name(GetParam());
-  int generation = 0;
-  auto spawn = [&] {
-    return std::make_unique<deploy_test::Child>(deploy_test::SpawnOptions{
-        {REACTORD_BIN, "--no-config", "--threads", "2", "--backend", backend, "--drain-timeout",
-         "5"},
-        {{"LISTEN_FDS", "1"}, {"LISTEN_PID", "$PID"}, {"LISTEN_FDNAMES", "echo"}},
-        {lfd},
-        dir.file("gen" + std::to_string(generation++) + ".err")});
-  };
-  auto current = spawn();
-  ASSERT_TRUE(current->wait_for_stderr("ready", std::chrono::seconds(15)))
-      << current->stderr_text();
-  if (current->stderr_text().find("io_uring backend unavailable") != std::string::npos)
-    GTEST_SKIP() << current->stderr_text();
+  const rt::Reactord::Options opts = activated_on(lfd, {"--threads", "2", "--drain-timeout", "5"});
+  auto current = std::make_unique<rt::Reactord>();
+  RT_START_REACTORD(*current, opts);
   rt::Child bench;
   std::string error, json = dir.file("b.json");
   ASSERT_TRUE(
@@ -434,12 +420,12 @@ TEST_P(Lifecycle2, RestartUnderChurnHuntsHandoverWindow) {
   const uint64_t deadline = rt::now_ms() + 25000;
   int handovers = 0;
   for (; handovers < kHandovers && rt::now_ms() < deadline; ++handovers) {
-    auto next = spawn();
-    ASSERT_TRUE(next->wait_for_stderr("ready", std::chrono::seconds(15)))
-        << "handover " << handovers << ": " << next->stderr_text();
-    current->signal(SIGTERM);
-    EXPECT_EQ(current->wait_exit(std::chrono::seconds(30)), 0)
-        << "handover " << handovers << ": " << current->stderr_text();
+    auto next = std::make_unique<rt::Reactord>();
+    rt::Reactord::StartResult started = next->start(opts);
+    ASSERT_EQ(started.kind, rt::Reactord::Start::kReady)
+        << "handover " << handovers << ": " << started.message;
+    EXPECT_EQ(current->terminate(30000), 0)
+        << "handover " << handovers << ": " << current->child().stderr_text();
     current = std::move(next);
     rt::sleep_ms(50);  // the new process alone for a moment, then the next handover
   }
@@ -465,8 +451,7 @@ TEST_P(Lifecycle2, RestartUnderChurnHuntsHandoverWindow) {
   EXPECT_EQ(b.failures("refused"), 0) << b.json;
   EXPECT_EQ(b.failures("reset"), 0) << b.json;
   EXPECT_EQ(b.failures("timeout"), 0) << b.json;
-  current->signal(SIGTERM);
-  EXPECT_EQ(current->wait_exit(std::chrono::seconds(30)), 0) << current->stderr_text();
+  EXPECT_EQ(current->terminate(30000), 0) << current->child().stderr_text();
   close(lfd);
 }
 

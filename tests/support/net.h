@@ -178,6 +178,12 @@ constexpr int kTcpListen = 0x0A;
 // connecting to it is refused, and nobody else can take it meanwhile.
 Fd reserve_refusing_port(int* port);
 
+// Listeners made by the test to hand to a child, as a service manager does (socket activation):
+// blocking and inheritable; -1 on failure. A TCP one on 127.0.0.1 port 0 (*port gets the
+// port), a unix stream one at `path`.
+int listen_loopback(int* port);
+int listen_unix(const std::string& path);
+
 // A fresh directory under /tmp (short paths: unix socket paths are limited to 107 bytes),
 // removed with its contents on destruction.
 class TempDir {
@@ -188,6 +194,8 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
+  // Writes `text` to file(name) and returns its path.
+  std::string write(const std::string& name, std::string_view text) const;
 
  private:
   std::string path_;

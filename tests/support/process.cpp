@@ -1,3 +1,4 @@
+// Child processes for tests and the reactord launcher (process.h).
 #include "tests/support/process.h"
 
 #include <dirent.h>
@@ -18,7 +19,49 @@
 
 #include "tests/support/net.h"
 
+extern char** environ;
+
 namespace rt {
+
+namespace {
+
+// Service-manager variables in our environment are for this process, never for a child.
+bool inherited_manager_variable(std::string_view v) {
+  return v.starts_with("NOTIFY_SOCKET=") || v.starts_with("LISTEN_") || v.starts_with("WATCHDOG_");
+}
+
+// The child's environment as strings; *pid_slots gets the indexes whose value is "$PID", which
+// the child fills in after fork() (room for the digits is reserved here).
+std::vector<std::string> child_environment(const Child::Options& opts,
+                                           std::vector<size_t>* pid_slots) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    if (!inherited_manager_variable(*e)) env.emplace_back(*e);
+  }
+  for (const auto& [key, value] : opts.env) {
+    if (value == "$PID") {
+      pid_slots->push_back(env.size());
+      env.push_back(key + "=" + std::string(23, '\0'));
+    } else {
+      env.push_back(key + "=" + value);
+    }
+  }
+  return env;
+}
+
+// Async-signal-safe decimal: for the child between fork() and exec().
+void write_decimal(char* out, long value) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  while (n > 0) *out++ = digits[--n];
+  *out = '\0';
+}
+
+}  // namespace
 
 std::string describe_status(int st) {
   if (WIFEXITED(st)) return "exit " + std::to_string(WEXITSTATUS(st));
@@ -56,6 +99,13 @@ bool Child::start(const Options& opts, std::string* error) {
   std::vector<char*> argv;
   for (const auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<size_t> pid_slots;
+  std::vector<std::string> env = child_environment(opts, &pid_slots);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const int passed = static_cast<int>(opts.pass_fds.size());
+  std::vector<int> parked(opts.pass_fds.size(), -1);
   int devnull = opts.stdin_pipe ? -1 : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   rlimit rl{opts.nofile, opts.nofile};
   pid_t pid = fork();
@@ -68,13 +118,18 @@ bool Child::start(const Options& opts, std::string* error) {
     dup2(opts.stdin_pipe ? in_pipe[0] : devnull, 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
-    close_range(3, UINT_MAX, 0);
+    // Park the passed descriptors above 3 + passed first, so that placing one at 3, 4, ...
+    // cannot overwrite another still to be placed; dup2 clears close-on-exec on the copies.
+    for (int i = 0; i < passed; ++i) parked[i] = fcntl(opts.pass_fds[i], F_DUPFD, 3 + passed);
+    for (int i = 0; i < passed; ++i) dup2(parked[i], 3 + i);
+    close_range(3 + passed, UINT_MAX, 0);
+    for (size_t slot : pid_slots) write_decimal(strchr(envp[slot], '=') + 1, getpid());
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
     if (opts.nofile > 0 && setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   pid_ = pid;
@@ -121,7 +176,7 @@ void Child::read_loop(Stream* s) {
 }
 
 bool Child::wait_for_stderr(const std::function<bool(const std::string&)>& pred, int timeout_ms,
-                            std::string* line) {
+                            std::string* line) const {
   std::unique_lock<std::mutex> lock(mu_);
   size_t checked = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -145,17 +200,22 @@ bool Child::wait_for_stderr(const std::function<bool(const std::string&)>& pred,
   }
 }
 
-std::vector<std::string> Child::stderr_lines() {
+bool Child::wait_for_stderr(std::string_view needle, int timeout_ms) const {
+  return wait_for_stderr(
+      [needle](const std::string& l) { return l.find(needle) != std::string::npos; }, timeout_ms);
+}
+
+std::vector<std::string> Child::stderr_lines() const {
   std::lock_guard<std::mutex> lock(mu_);
   return err_.lines;
 }
 
-std::string Child::stderr_text() {
+std::string Child::stderr_text() const {
   std::lock_guard<std::mutex> lock(mu_);
   return err_.text;
 }
 
-std::string Child::stdout_text() {
+std::string Child::stdout_text() const {
   std::lock_guard<std::mutex> lock(mu_);
   return out_.text;
 }
@@ -200,6 +260,12 @@ std::optional<int> Child::wait(int timeout_ms) {
   }
 }
 
+std::optional<int> Child::wait_exit(int timeout_ms) {
+  std::optional<int> st = wait(timeout_ms);
+  if (!st) return std::nullopt;
+  return WIFEXITED(*st) ? WEXITSTATUS(*st) : 128 + WTERMSIG(*st);
+}
+
 bool Child::running() {
   if (pid_ <= 0 || status_) return false;
   return !wait(0).has_value();
@@ -215,10 +281,15 @@ int RunResult::exit_code() const {
 
 RunResult run_process(const std::vector<std::string>& argv, const std::string& input,
                       int timeout_ms) {
+  return run_process(Child::Options{argv}, input, timeout_ms);
+}
+
+RunResult run_process(Child::Options opts, const std::string& input, int timeout_ms) {
   RunResult r;
   Child c;
   std::string error;
-  if (!c.start({argv, 0, true}, &error)) {
+  opts.stdin_pipe = true;
+  if (!c.start(opts, &error)) {
     r.err = error;
     return r;
   }
@@ -250,30 +321,69 @@ Reactord::~Reactord() {
   }
 }
 
+namespace {
+
+// "... listening PROTO on ADDR[ (socket from systemd)]": true and *proto, *addr_text if `line`
+// is such a line.
+bool split_listening_line(const std::string& line, std::string* proto, std::string* addr_text) {
+  size_t p = line.find("listening ");
+  if (p == std::string::npos) return false;
+  size_t on = line.find(" on ", p);
+  if (on == std::string::npos) return false;
+  *proto = line.substr(p + 10, on - (p + 10));
+  *addr_text = line.substr(on + 4);
+  *addr_text = addr_text->substr(0, addr_text->find(' '));
+  return true;
+}
+
+bool ends_with_ready(const std::string& l) {
+  return l.size() >= 5 && l.compare(l.size() - 5, 5, "ready") == 0;
+}
+
+}  // namespace
+
 Reactord::StartResult Reactord::start(reactor::BackendKind backend,
                                       const std::vector<std::string>& args, rlim_t nofile,
                                       int timeout_ms) {
+  Options o;
+  o.args = args;
+  o.backend = backend;
+  o.nofile = nofile;
+  o.timeout_ms = timeout_ms;
+  return start(o);
+}
+
+Reactord::StartResult Reactord::start(const Options& opts) {
   StartResult r;
   Child::Options o;
-  // --no-config: a config file installed on the machine must not change what is tested.
-  o.argv = {reactord_path(), "--no-config", "--backend", reactor::backend_kind_name(backend),
-            "--log-level",   "info"};
-  o.argv.insert(o.argv.end(), args.begin(), args.end());
-  o.nofile = nofile;
+  o.argv = opts.launcher;
+  o.argv.push_back(reactord_path());
+  if (opts.no_config) o.argv.push_back("--no-config");
+  if (opts.backend) {
+    o.argv.push_back("--backend");
+    o.argv.push_back(reactor::backend_kind_name(*opts.backend));
+  }
+  if (!opts.log_level.empty()) {
+    o.argv.push_back("--log-level");
+    o.argv.push_back(opts.log_level);
+  }
+  o.argv.insert(o.argv.end(), opts.args.begin(), opts.args.end());
+  o.nofile = opts.nofile;
+  o.env = opts.env;
+  o.pass_fds = opts.pass_fds;
   std::string error;
   if (!child_.start(o, &error)) {
     r.message = error;
     return r;
   }
-  bool ready = child_.wait_for_stderr(
-      [](const std::string& l) {
-        return l.size() >= 5 && l.compare(l.size() - 5, 5, "ready") == 0;
-      },
-      timeout_ms);
-  if (!ready) {
-    auto st = child_.wait(ready ? 0 : 5000);
+  if (!opts.wait_ready) {
+    r.kind = Start::kReady;
+    return r;
+  }
+  if (!child_.wait_for_stderr(ends_with_ready, opts.timeout_ms)) {
+    auto st = child_.wait(5000);
     std::string text = child_.stderr_text();
-    if (backend == reactor::BackendKind::kIoUring &&
+    if (opts.backend == reactor::BackendKind::kIoUring &&
         (!reactor::io_uring_compiled_in() || says_io_uring_unavailable(text)) && st &&
         WIFEXITED(*st) && WEXITSTATUS(*st) == 1) {
       r.kind = Start::kSkip;
@@ -285,32 +395,43 @@ Reactord::StartResult Reactord::start(reactor::BackendKind backend,
     return r;
   }
   for (const std::string& l : child_.stderr_lines()) {
-    size_t p = l.find("listening ");
-    if (p == std::string::npos) continue;
-    size_t on = l.find(" on ", p);
-    if (on == std::string::npos) continue;
-    std::string proto = l.substr(p + 10, on - (p + 10));
-    std::string addr = l.substr(on + 4);
-    addr = addr.substr(0, addr.find(' '));  // "... (socket from systemd)"
+    std::string proto, addr_text, err;
     reactor::SocketAddress a;
-    std::string err;
-    if (!reactor::SocketAddress::parse(addr, &a, &err)) {
+    if (!split_listening_line(l, &proto, &addr_text)) continue;
+    if (!reactor::SocketAddress::parse(addr_text, &a, &err)) {
       r.message = "cannot parse listening line '" + l + "': " + err;
       return r;
     }
-    if (!listening_.count(proto)) listening_[proto] = a;
+    listening_.emplace(proto, a);  // keeps the first per protocol
   }
   r.kind = Start::kReady;
   return r;
 }
 
+std::optional<reactor::SocketAddress> Reactord::listener(const std::string& proto,
+                                                         int wait_ms) const {
+  auto known = listening_.find(proto);
+  if (known != listening_.end()) return known->second;
+  std::string line;
+  auto is_listener = [&proto](const std::string& l) {
+    std::string p, addr_text;
+    return split_listening_line(l, &p, &addr_text) && p == proto;
+  };
+  if (!child_.wait_for_stderr(is_listener, wait_ms, &line)) return std::nullopt;
+  std::string p, addr_text, err;
+  reactor::SocketAddress a;
+  split_listening_line(line, &p, &addr_text);
+  if (!reactor::SocketAddress::parse(addr_text, &a, &err)) return std::nullopt;
+  return a;
+}
+
 reactor::SocketAddress Reactord::address(const std::string& proto) const {
-  auto it = listening_.find(proto);
-  if (it == listening_.end()) {
+  std::optional<reactor::SocketAddress> a = listener(proto, 10000);
+  if (!a) {
     fprintf(stderr, "test support: reactord reported no '%s' listener\n", proto.c_str());
     abort();
   }
-  return it->second;
+  return *a;
 }
 
 std::optional<int> Reactord::terminate(int timeout_ms) {

@@ -1,5 +1,6 @@
-// Spawning the reactord and reactord-client binaries: stderr/stdout captured line by line by a
-// reader thread, waits bounded by timeouts, exit statuses, /proc/PID resource readings.
+// Spawning processes for tests, and the one way to start reactord as a server (Reactord):
+// stderr/stdout captured line by line by reader threads, a chosen environment and passed
+// descriptors (socket activation), waits bounded by timeouts, exit statuses, /proc/PID readings.
 #pragma once
 
 #include <sys/resource.h>
@@ -11,7 +12,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "reactor/backend_kind.h"
@@ -31,13 +34,18 @@ inline const char* client_path() {
 std::string describe_status(int wait_status);
 
 // One child process. Its stdout and stderr are pipes drained by reader threads (so a chatty
-// child never blocks); stdin is a pipe when asked for, else /dev/null.
+// child never blocks); stdin is a pipe when asked for, else /dev/null. It inherits no other
+// descriptor but pass_fds, and our environment without NOTIFY_SOCKET, LISTEN_* and WATCHDOG_*
+// (ctest itself may run under systemd: those are never meant for the child).
 class Child {
  public:
   struct Options {
     std::vector<std::string> argv;  // argv[0] is the path to execute
     rlim_t nofile = 0;              // when > 0: RLIMIT_NOFILE soft = hard = nofile in the child
     bool stdin_pipe = false;
+    // Added to the environment; the value "$PID" becomes the child's pid (LISTEN_PID).
+    std::vector<std::pair<std::string, std::string>> env = {};
+    std::vector<int> pass_fds = {};  // the child gets these as descriptors 3, 4, ... in order
   };
 
   Child() = default;
@@ -52,10 +60,12 @@ class Child {
   // Waits until some stderr line satisfies `pred` (true; the line in *line) or the child's
   // stderr closes / the timeout passes (false).
   bool wait_for_stderr(const std::function<bool(const std::string&)>& pred, int timeout_ms,
-                       std::string* line = nullptr);
-  std::vector<std::string> stderr_lines();
-  std::string stderr_text();
-  std::string stdout_text();
+                       std::string* line = nullptr) const;
+  // Waits until some stderr line contains `needle`.
+  bool wait_for_stderr(std::string_view needle, int timeout_ms) const;
+  std::vector<std::string> stderr_lines() const;
+  std::string stderr_text() const;
+  std::string stdout_text() const;
 
   bool write_stdin(const std::string& data);
   void close_stdin();
@@ -63,6 +73,8 @@ class Child {
   void signal(int sig);
   // Reaps the child, waiting at most timeout_ms; the raw wait status, or nullopt on timeout.
   std::optional<int> wait(int timeout_ms);
+  // As wait(), but the exit code, or 128 + the signal number when a signal ended it.
+  std::optional<int> wait_exit(int timeout_ms);
   bool running();  // not yet reaped, and not exited
   std::optional<int> status() const { return status_; }
 
@@ -83,8 +95,8 @@ class Child {
   int stdin_fd_ = -1;
   Stream out_;
   Stream err_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  mutable std::mutex mu_;  // guards the streams' text, lines and closed flags
+  mutable std::condition_variable cv_;
 };
 
 // Runs a command to completion: stdin fed from `input`, stdout/stderr captured. A child still
@@ -99,9 +111,11 @@ struct RunResult {
 };
 RunResult run_process(const std::vector<std::string>& argv, const std::string& input = "",
                       int timeout_ms = 30000);
+RunResult run_process(Child::Options opts, const std::string& input = "", int timeout_ms = 30000);
 
-// The reactord binary under test. start() adds --no-config, --backend and --log-level info,
-// waits for the "ready" line and reads every "listening PROTO on ADDR" line.
+// The reactord binary under test, started as a server: every test that runs reactord until it
+// is told to stop starts it here. start() waits for the "ready" line; the listeners are read
+// from the "listening PROTO on ADDR" lines.
 class Reactord {
  public:
   enum class Start { kReady, kSkip, kFail };
@@ -109,12 +123,35 @@ class Reactord {
     Start kind = Start::kFail;
     std::string message;
   };
+  struct Options {
+    std::vector<std::string> args = {};
+    // --backend NAME; none: reactord picks (io_uring when it can, else epoll). An io_uring
+    // start that fails because the backend is unavailable is a skip, not a failure.
+    std::optional<reactor::BackendKind> backend = {};
+    // --no-config: a config file installed on the machine must not change what is tested.
+    bool no_config = true;
+    std::string log_level = "info";  // --log-level; empty: not given (a config file may set it)
+    // argv put in front of reactord's: a service manager's tool, or a shell that sets a limit
+    // and exec's "$@".
+    std::vector<std::string> launcher = {};
+    std::vector<std::pair<std::string, std::string>> env = {};  // as Child::Options
+    std::vector<int> pass_fds = {};                             // as Child::Options
+    rlim_t nofile = 0;                                          // as Child::Options
+    // false: start() returns once the process runs (the test waits for readiness itself, e.g.
+    // for READY=1 on a notify socket, or for the first connection of socket activation).
+    bool wait_ready = true;
+    int timeout_ms = 30000;
+  };
   Reactord() = default;
   ~Reactord();
 
+  StartResult start(const Options& opts);
   StartResult start(reactor::BackendKind backend, const std::vector<std::string>& args,
                     rlim_t nofile = 0, int timeout_ms = 30000);
-  // The bound address of the first listener for `proto` (abort()s if there is none).
+  // The first listener reactord reported for `proto`, waiting up to wait_ms for its line (all
+  // are printed before "ready"); nullopt if there is none.
+  std::optional<reactor::SocketAddress> listener(const std::string& proto, int wait_ms = 0) const;
+  // As listener(), waiting up to 10 s, but abort()s if there is none.
   reactor::SocketAddress address(const std::string& proto) const;
   int port(const std::string& proto) const { return address(proto).port(); }
   pid_t pid() const { return child_.pid(); }
@@ -124,6 +161,8 @@ class Reactord {
 
  private:
   Child child_;
+  // Read from stderr once "ready" came (written only by start(), so safe to read from the
+  // test's threads); a start without waiting finds its listeners in stderr on demand.
   std::map<std::string, reactor::SocketAddress> listening_;
 };
 
