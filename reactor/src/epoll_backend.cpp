@@ -44,8 +44,7 @@ void EpollBackend::stop_accept(Listener& l) {
 }
 
 void EpollBackend::add_connection(Connection& c) {
-  if (c.id().slot >= bits_.size()) bits_.resize(c.id().slot + 1);
-  bits(c) = kWritable;
+  LoopPort::reset_backend_state<uint16_t>(c) = kWritable;
   if (c.has(Connection::kConnecting)) return;  // registered by connect(), after ::connect
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;

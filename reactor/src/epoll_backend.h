@@ -14,7 +14,7 @@ namespace reactor {
 // Thread affinity: owned and used by one EventLoop thread.
 //
 // Each socket is registered once, edge-triggered, for IN|OUT|RDHUP: no epoll_ctl on the hot
-// path. Readiness is remembered per slot in bits_ so a paused reader or a capped
+// path. Readiness is remembered in the connection's backend state so a paused reader or a capped
 // one can be resumed without a fresh edge. Work per event is capped (read_batch reads,
 // accept_batch accepts); what is left goes on a deferred list served next turn with a zero
 // timeout, so one busy connection cannot starve the rest.
@@ -50,8 +50,8 @@ class EpollBackend final : public IoBackend {
   static uint64_t tag(Kind k, uint32_t gen, uint32_t index) {
     return CompletionTag::make(k, gen, index);
   }
-  // Per-connection readiness, by slot (grown and reset in add_connection).
-  uint16_t& bits(const Connection& c) { return bits_[c.id().slot]; }
+  // Per-connection readiness, kept in the connection's backend state (reset in add_connection).
+  static uint16_t& bits(Connection& c) { return LoopPort::backend_state<uint16_t>(c); }
   Connection* find_conn(uint64_t t);
   void on_event(uint64_t data, uint32_t events);
   void fail_connect_later(Connection& c, int err);
@@ -64,7 +64,6 @@ class EpollBackend final : public IoBackend {
 
   LoopPort loop_;
   int epfd_;
-  std::vector<uint16_t> bits_;
   std::vector<epoll_event> events_;
   std::vector<FdWatcher*> watchers_;
   std::vector<uint64_t> deferred_;

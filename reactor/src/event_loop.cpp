@@ -506,7 +506,7 @@ void EventLoop::flush_after_callback(Connection& c) {
     return;
   }
   if (!c.wq_.empty()) backend_->flush(c);
-  if (!c.closed()) finish_close_if_ready(c);
+  if (c.flags_ & (Connection::kClosing | Connection::kFinWanted)) finish_close_if_ready(c);
 }
 
 bool EventLoop::pausable(const Connection& c) const {
@@ -591,7 +591,7 @@ void EventLoop::on_sent(Connection& c, size_t n) {
       c.clear(Connection::kInCallback);
     }
   }
-  if (!c.closed()) finish_close_if_ready(c);
+  if (c.flags_ & (Connection::kClosing | Connection::kFinWanted)) finish_close_if_ready(c);
 }
 
 void EventLoop::finish_close_if_ready(Connection& c) {

@@ -21,8 +21,9 @@ struct Listener;
 // Thread affinity: one backend per EventLoop, used only on that loop's thread.
 //
 // Completions are delivered through the LoopPort the backend was made with (loop_port.h); a
-// backend never calls protocol handlers itself. Per-connection state a backend needs lives in
-// its own side table indexed by ConnectionId::slot (reset in add_connection), not in Connection.
+// backend never calls protocol handlers itself. Per-connection state a backend needs is its own
+// small struct kept in the Connection's opaque backend area (LoopPort::backend_state<T>, reset
+// in add_connection): Connection has no backend fields and no backend friends.
 class IoBackend {
  public:
   virtual ~IoBackend() = default;

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <new>
+#include <type_traits>
 
 #include "reactor/event_loop.h"
 
@@ -38,6 +40,26 @@ class LoopPort {
   // The pool refused a buffer: the loop closes whoever holds the most (it may be `asker`).
   void on_pool_exhausted(Connection* asker) { loop_->on_pool_exhausted(asker); }
 
+  // --- the backend's own per-connection state ---
+  // A small trivially copyable T the backend keeps in each Connection (no side table to look
+  // up on the hot path; Connection neither knows nor touches what is in it). Start it with
+  // reset_backend_state() when the backend first sees the connection (add_connection).
+  template <class T>
+  static T& backend_state(Connection& c) {
+    check_state_type<T>();
+    return *std::launder(reinterpret_cast<T*>(c.backend_state_));
+  }
+  template <class T>
+  static const T& backend_state(const Connection& c) {
+    check_state_type<T>();
+    return *std::launder(reinterpret_cast<const T*>(c.backend_state_));
+  }
+  template <class T>
+  static T& reset_backend_state(Connection& c) {
+    check_state_type<T>();
+    return *::new (static_cast<void*>(c.backend_state_)) T{};
+  }
+
   // --- loop state a backend reads or feeds ---
   WriteQueue& queue(Connection& c) { return c.wq_; }
   const WriteQueue& queue(const Connection& c) const { return c.wq_; }
@@ -56,6 +78,14 @@ class LoopPort {
   }
 
  private:
+  template <class T>
+  static constexpr void check_state_type() {
+    static_assert(sizeof(T) <= Connection::kBackendStateBytes && alignof(T) <= 8,
+                  "backend state must fit Connection::kBackendStateBytes");
+    static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>,
+                  "backend state is reset by overwriting, never destroyed");
+  }
+
   EventLoop* loop_;
 };
 

@@ -280,8 +280,7 @@ void UringBackend::stop_accept(Listener& l) {
 }
 
 void UringBackend::add_connection(Connection& c) {
-  if (c.id().slot >= conns_.size()) conns_.resize(c.id().slot + 1);
-  st(c) = ConnState{};
+  LoopPort::reset_backend_state<ConnState>(c);
 }
 
 void UringBackend::connect(Connection& c, const sockaddr* addr, socklen_t len) {

@@ -73,14 +73,17 @@ class UringBackend final : public IoBackend {
   };
   // Queued buffers' worth of replies from which a connection receives one buffer at a time.
   static constexpr uint64_t kBackedUpBuffers = 1;
-  // Per-connection state, by slot (grown and reset in add_connection; the slot is not reused
-  // before on_closed, which waits for pending_ops to reach zero).
+  // Per-connection state, kept in the connection's backend state (reset in add_connection; the
+  // slot is not reused before on_closed, which waits for pending_ops to reach zero).
   struct ConnState {
     uint16_t bits = 0;
-    uint16_t pending_ops = 0;         // operations in flight that name this connection
-    uint32_t send_ctx = UINT32_MAX;   // the in-flight sendmsg's context
+    uint16_t pending_ops = 0;        // operations in flight that name this connection
+    uint32_t send_ctx = UINT32_MAX;  // the in-flight sendmsg's context
   };
-  ConnState& st(const Connection& c) { return conns_[c.id().slot]; }
+  static ConnState& st(Connection& c) { return LoopPort::backend_state<ConnState>(c); }
+  static const ConnState& st(const Connection& c) {
+    return LoopPort::backend_state<ConnState>(c);
+  }
   struct SendCtx {
     msghdr msg;
     iovec iov[32];
@@ -118,7 +121,6 @@ class UringBackend final : public IoBackend {
   void free_send_ctx(uint32_t i);
 
   LoopPort loop_;
-  std::vector<ConnState> conns_;
   io_uring ring_{};
   bool ring_ok_ = false;
   const char* setup_mode_ = "none";

@@ -127,6 +127,10 @@ class Connection : public TimerNode {
   uint16_t listener_ = 0xffff;
   uint16_t admit_to_ = 0xffff;  // reclaimed for a newcomer waiting on this loop index
   uint64_t held_ = 0;           // add_held_bytes() total
+  // The I/O backend's own per-connection state (readiness bits, operations in flight): opaque
+  // here, typed and owned by the backend through LoopPort::backend_state<T>() (loop_port.h).
+  static constexpr size_t kBackendStateBytes = 8;
+  alignas(8) unsigned char backend_state_[kBackendStateBytes] = {};
   uint32_t lru_prev_ = UINT32_MAX;     // reclaimable list, by slot
   uint32_t lru_next_ = UINT32_MAX;
 };
