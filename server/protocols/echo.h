@@ -13,8 +13,6 @@ class EchoHandler final : public reactor::ConnectionHandler {
   void on_data(reactor::Connection& c, reactor::Buffer&& data) override { c.send(std::move(data)); }
 };
 
-inline Protocol echo_protocol() {
-  return tcp_protocol("echo", "127.0.0.1:7000", plain_handler<EchoHandler>());
-}
+Protocol echo_protocol();  // registered in builtin.def
 
 }  // namespace reactord

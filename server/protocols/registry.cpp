@@ -1,25 +1,23 @@
 // The protocol table, and the registry that checks and looks up its entries.
 //
-// Adding a protocol: a file under server/protocols/ (or its own folder) with the handler and a
-// `Protocol NAME_protocol()`, then its include and one line in builtin_protocols() below.
-// --listen, --help, the config file, systemd's socket names and the server pick it up from here.
+// Adding a protocol: a .cpp under server/protocols/ with the handler and a
+// `Protocol NAME_protocol()`, and one line in builtin.def. --listen, --help, the config file,
+// systemd's socket names and the server pick it up from here.
 #include "server/protocols/registry.h"
 
 #include <stdexcept>
 
-#include "server/http_service/http_handler.h"
-#include "server/protocols/echo.h"
-#include "server/protocols/udp_echo.h"
-#include "server/protocols/upper.h"
-
 namespace reactord {
+
+#define REACTORD_PROTOCOL(name) Protocol name##_protocol();
+#include "server/protocols/builtin.def"
+#undef REACTORD_PROTOCOL
 
 const ProtocolRegistry& builtin_protocols() {
   static const ProtocolRegistry kBuiltin = {
-      echo_protocol(),
-      upper_protocol(),
-      http_protocol(),
-      udp_echo_protocol(),
+#define REACTORD_PROTOCOL(name) name##_protocol(),
+#include "server/protocols/builtin.def"
+#undef REACTORD_PROTOCOL
   };
   return kBuiltin;
 }

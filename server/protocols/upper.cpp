@@ -36,4 +36,8 @@ void upper_ascii(char* p, size_t n) {
   }
 }
 
+Protocol upper_protocol() {
+  return tcp_protocol("upper", "127.0.0.1:7001", plain_handler<UpperHandler>());
+}
+
 }  // namespace reactord

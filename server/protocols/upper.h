@@ -20,8 +20,6 @@ class UpperHandler final : public reactor::ConnectionHandler {
   }
 };
 
-inline Protocol upper_protocol() {
-  return tcp_protocol("upper", "127.0.0.1:7001", plain_handler<UpperHandler>());
-}
+Protocol upper_protocol();  // registered in builtin.def
 
 }  // namespace reactord
