@@ -4,18 +4,21 @@
 #include <exception>
 
 #include "reactor/log.h"
+#include "server/logging/log_sink.h"
 #include "server/options.h"
 #include "server/server.h"
 #include "server/systemd.h"
 
 int main(int argc, char** argv) {
   reactor::set_log_program("reactord");
+  // Text until the options say otherwise: errors before that still get a level and a time.
+  reactord::install_log_sink(reactord::stderr_log_style(reactord::LogFormat::kText));
   // First, while single-threaded: this unsets LISTEN_* in our environment.
   std::string activation_error;
   std::vector<reactord::ActivatedSocket> activated =
       reactord::take_activated_sockets(&activation_error);
   if (!activation_error.empty()) {
-    fprintf(stderr, "reactord: %s\n", activation_error.c_str());
+    REACTOR_LOG_ERROR("%s", activation_error.c_str());
     return 2;
   }
 
@@ -25,18 +28,25 @@ int main(int argc, char** argv) {
   reactord::Options options;
   reactord::ParseResult parsed = reactord::load_options(source, &options);
   if (parsed.action == reactord::ParseResult::kExit) {
-    FILE* out = parsed.exit_code == 0 ? stdout : stderr;
-    fprintf(out, "%s\n", parsed.message.c_str());
+    if (parsed.exit_code == 0) {
+      printf("%s\n", parsed.message.c_str());
+    } else {
+      // The logger names the program itself.
+      std::string_view why = parsed.message;
+      if (why.starts_with("reactord: ")) why.remove_prefix(10);
+      REACTOR_LOG_ERROR("%.*s", static_cast<int>(why.size()), why.data());
+    }
     return parsed.exit_code;
   }
+  reactord::install_log_sink(reactord::stderr_log_style(options.log_format));
   // The socket's name selects its protocol (FileDescriptorName=, or --fdname= of
   // systemd-socket-activate): a wrong name is a configuration error, like a bad --listen.
   for (const auto& s : activated) {
     if (!source.protocols.find(s.name)) {
-      fprintf(stderr,
-              "reactord: socket activation: fd %d is named '%s', not a protocol (%s); set "
-              "FileDescriptorName= in the .socket unit (systemd-socket-activate: --fdname=)\n",
-              s.fd, s.name.c_str(), source.protocols.names().c_str());
+      REACTOR_LOG_ERROR(
+          "socket activation: fd %d is named '%s', not a protocol (%s); set "
+          "FileDescriptorName= in the .socket unit (systemd-socket-activate: --fdname=)",
+          s.fd, s.name.c_str(), source.protocols.names().c_str());
       return 2;
     }
   }

@@ -322,6 +322,24 @@ std::vector<OptionDef> build_table(const ProtocolRegistry& protos) {
   level.show = [](const Options& o) { return std::string(reactor::log_level_name(o.log_level)); };
   level.copy = [](const Options& from, Options* to) { to->log_level = from.log_level; };
   t.push_back(std::move(level));
+
+  OptionDef format;
+  format.key = "log-format";
+  format.value_name = "F";
+  format.help =
+      "text|json (default text). Under systemd (JOURNAL_STREAM is stderr)\n"
+      "each line starts with its journal priority <N>; otherwise with\n"
+      "an RFC 3339 UTC timestamp";
+  format.parse = [](std::string_view text, Options* o, std::string* why) {
+    if (!parse_log_format(text, &o->log_format)) {
+      *why = quoted(text) + " is not one of text|json";
+      return false;
+    }
+    return true;
+  };
+  format.show = [](const Options& o) { return std::string(log_format_name(o.log_format)); };
+  format.copy = [](const Options& from, Options* to) { to->log_format = from.log_format; };
+  t.push_back(std::move(format));
   t.push_back(int_opt("max-header-bytes", "N", Reload::kRestart, &Options::max_header_bytes, 256,
                       16384,
                       "http: request line + headers above N bytes get 431 (default 8192;\n"

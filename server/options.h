@@ -12,6 +12,7 @@
 #include "reactor/backend_kind.h"
 #include "reactor/log.h"
 #include "reactor/socket_address.h"
+#include "server/logging/log_format.h"
 #include "server/protocols/registry.h"
 
 namespace reactord {
@@ -37,6 +38,7 @@ struct Options {
   bool linger_reset = false;
   reactor::BackendKind backend = reactor::BackendKind::kAuto;
   reactor::LogLevel log_level = reactor::LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kText;
   bool raise_nofile = true;  // RLIMIT_NOFILE soft limit raised to the hard limit at start
   // HTTP limits.
   int64_t max_header_bytes = 8192;  // request line + header fields, else 431
