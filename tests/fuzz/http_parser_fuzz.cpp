@@ -11,19 +11,11 @@
 
 #include "http/body_decoder.h"
 #include "http/request_parser.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using namespace reactord::http;
-
-// assert() vanishes under NDEBUG; fuzz invariants must not.
-#define FUZZ_CHECK(cond)                                                                \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
-  } while (0)
 
 bool same(const ParseResult& a, const ParseResult& b) {
   return a.status == b.status && a.consumed == b.consumed && a.http_status == b.http_status &&
