@@ -10,6 +10,8 @@ usage: test_proxy.py PATH/TO/tcp_proxy [--bytes N] [--rss-limit-mib M]
             through its half of the connection;
   upload:   the client sends N/4 bytes and FIN; the upstream reads slowly, checks every byte,
             then answers with the count and closes; the client gets the answer, then EOF;
+  request:  the client sends a request and FIN at once; the upstream answers with N/4 bytes
+            and closes while the client reads slowly (a half-closed side whose queue backs up);
   the proxy's VmHWM stays under the limit (default 64 MiB): without backpressure a stalled
   reader would make it buffer hundreds of MiB.
 """
@@ -115,6 +117,24 @@ def upload(server, upstream, total):
     upstream.wait("upload")
 
 
+def request_then_response(server, upstream, total):
+    """The client sends a request and its FIN at once (as `nc -N` or an HTTP/1.0 client
+    may); the upstream reads to EOF, then streams a response of `total` bytes and closes. The
+    client's side is half-closed while the response backs up behind its slow reads, and the
+    upstream's FIN arrives while the proxy is not reading from it."""
+    def serve(conn):
+        testlib.check(testlib.recv_until_eof(conn) == b"GET everything\n", "request differs")
+        send_pattern(conn, total)
+    upstream.expect(serve)
+    client = server.connect()
+    client.sendall(b"GET everything\n")
+    client.shutdown(socket.SHUT_WR)
+    got = recv_pattern(client, total)
+    testlib.check(got == total, f"response after the request's FIN: {got} of {total} bytes")
+    client.close()
+    upstream.wait("request-response")
+
+
 def reset_passed_on(server, upstream):
     def serve(conn):
         conn.recv(16)
@@ -155,9 +175,10 @@ def main():
             start = time.monotonic()
             download(server, upstream, args.bytes)
             upload(server, upstream, args.bytes // 4)
+            request_then_response(server, upstream, args.bytes // 4)
             reset_passed_on(server, upstream)
             hwm = testlib.proc_status_kib(server.pid, "VmHWM")
-            print(f"{backend}: {args.bytes + args.bytes // 4} bytes byte-exact in "
+            print(f"{backend}: {args.bytes + args.bytes // 2} bytes byte-exact in "
                   f"{time.monotonic() - start:.1f}s, proxy VmHWM {hwm / 1024:.1f} MiB")
             testlib.check(hwm < args.rss_limit_mib << 10,
                           f"proxy peak RSS {hwm} KiB over {args.rss_limit_mib} MiB")
