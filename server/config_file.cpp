@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 
 #include <toml++/toml.h>
@@ -91,6 +93,8 @@ bool read_config_file(const std::string& path, const std::vector<OptionDef>& tab
     return false;
   }
 
+  // Every bad key is reported, not just the first: `reactord -t` lists them all at once.
+  std::vector<std::string> errors;
   for (auto&& [key, node] : root) {
     std::string_view name = key.str();
     const OptionDef* def = nullptr;
@@ -99,43 +103,55 @@ bool read_config_file(const std::string& path, const std::vector<OptionDef>& tab
     }
     std::string where = at(path, key.source()) + std::string(name) + ": ";
     if (!def) {
-      *error = at(path, key.source()) + "unknown key '" + std::string(name) + "'";
-      return false;
+      errors.push_back(where + "unknown key");
+      continue;
     }
     if (def->value_name.empty() && !node.is_boolean()) {
-      *error = where + "want true or false";
-      return false;
+      errors.push_back(where + "want true or false");
+      continue;
     }
     std::vector<std::pair<std::string, toml::source_region>> values;
+    bool usable = true;
     if (const auto* array = node.as_array()) {
       if (!def->repeatable) {
-        *error = where + "takes one value, not an array";
-        return false;
+        errors.push_back(where + "takes one value, not an array");
+        continue;
       }
       for (const auto& element : *array) {
         std::string v;
         if (!scalar_text(element, &v)) {
-          *error = at(path, element.source()) + std::string(name) + ": want a string";
-          return false;
+          errors.push_back(at(path, element.source()) + std::string(name) + ": want a string");
+          usable = false;
+          continue;
         }
         values.emplace_back(std::move(v), element.source());
       }
     } else {
       std::string v;
       if (!scalar_text(node, &v)) {
-        *error = where + "want a string, number or boolean (keys are not grouped in tables)";
-        return false;
+        errors.push_back(where +
+                         "want a string, number or boolean (keys are not grouped in tables)");
+        continue;
       }
       values.emplace_back(std::move(v), node.source());
     }
+    if (!usable) continue;
     if (def->repeatable) def->reset(out);
     for (const auto& [v, source] : values) {
       std::string why;
-      if (!def->parse(v, out, &why)) {
-        *error = at(path, source) + std::string(name) + ": " + why;
-        return false;
-      }
+      if (!def->parse(v, out, &why))
+        errors.push_back(at(path, source) + std::string(name) + ": " + why);
     }
+  }
+  if (!errors.empty()) {
+    // toml++ visits keys in name order; an editor wants them in line order.
+    auto line_of = [&path](const std::string& e) { return atoi(e.c_str() + path.size() + 1); };
+    std::stable_sort(errors.begin(), errors.end(), [&](const std::string& a, const std::string& b) {
+      return line_of(a) < line_of(b);
+    });
+    error->clear();
+    for (const auto& e : errors) *error += (error->empty() ? "" : "\n") + e;
+    return false;
   }
   return true;
 }

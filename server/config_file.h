@@ -10,8 +10,8 @@ namespace reactord {
 
 // Reads `path` and applies each key through `table` to *out. Strings, integers, floats and
 // booleans are accepted as values (a switch wants a boolean); a repeatable key also takes an
-// array. On failure returns false with "PATH:LINE: KEY: reason" in *error, naming the first
-// unknown key, bad value or syntax error.
+// array. On failure returns false with one "PATH:LINE: KEY: reason" line per bad key or value
+// in *error (lines joined by '\n'; a syntax error stops the parse, so it is the only one).
 bool read_config_file(const std::string& path, const std::vector<OptionDef>& table, Options* out,
                       std::string* error);
 

@@ -31,10 +31,14 @@ int main(int argc, char** argv) {
     if (parsed.exit_code == 0) {
       printf("%s\n", parsed.message.c_str());
     } else {
-      // The logger names the program itself.
-      std::string_view why = parsed.message;
-      if (why.starts_with("reactord: ")) why.remove_prefix(10);
-      REACTOR_LOG_ERROR("%.*s", static_cast<int>(why.size()), why.data());
+      // One log line per error (a config file may have several); the logger names the program.
+      std::string_view rest = parsed.message;
+      while (!rest.empty()) {
+        std::string_view why = rest.substr(0, rest.find('\n'));
+        rest.remove_prefix(why.size() < rest.size() ? why.size() + 1 : why.size());
+        if (why.starts_with("reactord: ")) why.remove_prefix(10);
+        REACTOR_LOG_ERROR("%.*s", static_cast<int>(why.size()), why.data());
+      }
     }
     return parsed.exit_code;
   }

@@ -12,6 +12,7 @@
 
 #include "reactor/access_list.h"
 #include "reactor/number_text.h"
+#include "server/build_info.h"
 #include "server/config_file.h"
 
 #ifndef REACTORD_DEFAULT_CONFIG_PATH
@@ -430,12 +431,14 @@ std::string usage_text(const ProtocolRegistry& protos) {
     if (!d.value_name.empty()) left += " " + std::string(d.value_name);
     add(left, d.help);
   }
-  add("--config FILE", std::string("read settings from FILE (TOML; default ") +
-                           ConfigSource::kDefaultConfigPath + "\nwhen it exists)");
+  add("-c, --config FILE", std::string("read settings from FILE (TOML; default ") +
+                               ConfigSource::kDefaultConfigPath + "\nwhen it exists)");
   add("--no-config", "do not read the default config file");
-  add("--check-config", "check the config file and command line, then exit (0 = valid)");
-  add("--help", "this text");
-  add("--version", "version");
+  add("-t, --check-config",
+      "check the config file and command line, then exit (0 = valid;\n"
+      "otherwise every error in the file, one FILE:LINE: key: reason each)");
+  add("-h, --help", "this text");
+  add("-v, --version", "version and build features (backends, liburing, systemd)");
   s += "\n"
        "Signals: SIGTERM/SIGINT drain gracefully (a second one stops at once); SIGHUP re-reads\n"
        "the config file and applies what can change live (the rest is logged as needing a\n"
@@ -489,12 +492,12 @@ ParseResult load_options(const ConfigSource& src, Options* out) {
       r.message = usage_text(src.protocols);
       return r;
     }
-    if (arg == "--version") {
+    if (arg == "--version" || arg == "-v") {
       r.action = ParseResult::kExit;
-      r.message = "reactord 0.1.0";
+      r.message = version_text("reactord");
       return r;
     }
-    if (arg == "--config") {
+    if (arg == "--config" || arg == "-c") {
       if (!need()) return fail("--config needs a value");
       config_path = std::string(value);
       explicit_config = true;
@@ -504,7 +507,7 @@ ParseResult load_options(const ConfigSource& src, Options* out) {
       no_config = true;
       continue;
     }
-    if (arg == "--check-config") {
+    if (arg == "--check-config" || arg == "-t") {
       check_only = true;
       continue;
     }
@@ -528,7 +531,13 @@ ParseResult load_options(const ConfigSource& src, Options* out) {
   if (no_config && !explicit_config) config_path.clear();
   if (!config_path.empty()) {
     std::string error;
-    if (!read_config_file(config_path, table, out, &error)) return fail(error);
+    if (!read_config_file(config_path, table, out, &error)) {
+      // One line per error, each already naming the file, line and key.
+      r.action = ParseResult::kExit;
+      r.exit_code = 2;
+      r.message = error;
+      return r;
+    }
   }
   out->config_path = config_path;
 

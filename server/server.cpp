@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "reactor/log.h"
+#include "server/build_info.h"
 #include "server/http_service/metrics.h"
 
 namespace reactord {
@@ -320,9 +321,9 @@ int Server::run() {
     }
     names += " " + l.spec->protocol + "=" + l.bound.to_string();
   }
-  REACTOR_LOG_INFO("reactord 0.1.0 started: backend %s, %d thread%s%s, backlog %d, listeners:%s",
-                   st.group.backend_name(), loops, loops == 1 ? "" : "s", o.pin ? " (pinned)" : "",
-                   backlog, names.c_str());
+  REACTOR_LOG_INFO("reactord %s started: backend %s, %d thread%s%s, backlog %d, listeners:%s",
+                   version(), st.group.backend_name(), loops, loops == 1 ? "" : "s",
+                   o.pin ? " (pinned)" : "", backlog, names.c_str());
 
   heartbeat_ = std::make_unique<LoopHeartbeat>(st.group);
   watchdog_usec_ = watchdog_usec();

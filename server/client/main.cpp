@@ -33,9 +33,14 @@ bool send_all(int fd, const char* p, size_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && (std::string(argv[1]) == "--version" || std::string(argv[1]) == "-v")) {
+    printf("reactord-client %s\n", REACTORD_VERSION);
+    return 0;
+  }
   if (argc != 2 || std::string(argv[1]) == "--help") {
     fprintf(argc == 2 ? stdout : stderr,
             "usage: reactord-client HOST:PORT | [IPV6]:PORT | unix:/path\n"
+            "       reactord-client --version\n"
             "Sends each non-empty line of stdin and prints the reply line.\n");
     return argc == 2 ? 0 : 2;
   }

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -22,13 +23,14 @@ constexpr int kWaitMs = 20000;
 struct RunResult {
   int exit_code;
   std::string stderr_text;
+  std::string stdout_text;
 };
 
 // Runs reactord to completion (for invocations that exit at once: errors, --check-config).
 RunResult run_reactord(std::vector<std::string> args) {
   args.insert(args.begin(), rt::reactord_path());
   rt::RunResult r = rt::run_process(args, "", kWaitMs);
-  return {r.exit_code(), r.err};
+  return {r.exit_code(), r.err, r.out};
 }
 
 // reactord reading `config` (no --log-level: the file's, or the default, applies).
@@ -56,8 +58,42 @@ TEST(ConfigFile, UnknownKeyExits2NamingKeyAndLine) {
                                "idle-timout = 5\n");
   RunResult r = run_reactord({"--config", path});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.stderr_text.find(path + ":3:"), std::string::npos) << r.stderr_text;
-  EXPECT_NE(r.stderr_text.find("unknown key 'idle-timout'"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find(path + ":3: idle-timout: unknown key\n"), std::string::npos)
+      << r.stderr_text;
+}
+
+// -t reports every error in the file at once, one "FILE:LINE: key: reason" log line each, and
+// changes nothing else (exit 2, nothing on stdout).
+TEST(ConfigFile, CheckReportsEveryErrorAtOnce) {
+  TempDir dir;
+  std::string path = dir.write("r.toml",
+                               "threads = 1\n"
+                               "idle-timout = 5\n"
+                               "max-conns = -5\n"
+                               "pin = \"yes\"\n"
+                               "backlog = 10\n"
+                               "listen = [[\"echo=127.0.0.1:0\"]]\n");
+  RunResult r = run_reactord({"-t", "-c", path});
+  EXPECT_EQ(r.exit_code, 2);
+  std::vector<std::string> errors;
+  std::istringstream lines(r.stderr_text);
+  for (std::string l; std::getline(lines, l);) {
+    size_t at = l.find(" reactord: error: ");
+    ASSERT_NE(at, std::string::npos) << l;
+    errors.push_back(l.substr(at + 18));
+  }
+  const std::vector<std::string> want = {
+      path + ":2: idle-timout: unknown key",
+      path + ":3: max-conns: '-5' is not a number in 0..100000000",
+      path + ":4: pin: want true or false",
+      path + ":6: listen: want a string",
+  };
+  EXPECT_EQ(errors, want) << r.stderr_text;
+
+  std::string good = dir.write("good.toml", "threads = 1\nlisten = [\"echo=127.0.0.1:0\"]\n");
+  RunResult ok = run_reactord({"-t", "-c", good});
+  EXPECT_EQ(ok.exit_code, 0) << ok.stderr_text;
+  EXPECT_EQ(ok.stdout_text, "reactord: configuration OK (" + good + ")\n");
 }
 
 TEST(ConfigFile, BadValueExits2NamingKeyAndLine) {

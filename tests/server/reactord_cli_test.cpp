@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "reactor/listener.h"
@@ -154,9 +155,25 @@ TEST_P(Cli, HelpExits0AndMentionsEveryFlag) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag << " missing from --help";
   EXPECT_NE(r.out.find("echo|upper"), std::string::npos);
   EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+// --version names the CMake project version and what was compiled in; -v is the same, and
+// reactord-client reports the same version.
+TEST_P(Cli, VersionNamesTheBuild) {
   rt::RunResult v = reactord({"--version"});
   EXPECT_EQ(v.exit_code(), 0);
-  EXPECT_EQ(v.out, "reactord 0.1.0\n");
+  std::smatch m;
+  const bool uring = reactor::io_uring_compiled_in();
+  std::regex shape(std::string("reactord (\\d+\\.\\d+\\.\\d+)\n") +
+                   (uring ? "backends: epoll,io_uring\nliburing: \\d+\\.\\d+.*\n"
+                          : "backends: epoll\nliburing: no\n") +
+                   "systemd: (libsystemd \\d+|built-in .*)\ndefault config: /.*\n");
+  ASSERT_TRUE(std::regex_match(v.out, m, shape)) << v.out;
+  EXPECT_EQ(reactord({"-v"}).out, v.out);
+  rt::RunResult c = client({"--version"}, "");
+  EXPECT_EQ(c.exit_code(), 0);
+  EXPECT_EQ(c.out, "reactord-client " + m[1].str() + "\n");
+  EXPECT_EQ(client({"-v"}, "").out, c.out);
 }
 
 TEST_P(Cli, ClientUpperPrintsExactlyHI) {
