@@ -360,6 +360,10 @@ std::vector<OptionDef> build_table(const ProtocolRegistry& protos) {
                        "admit only peers in CIDR (IPv4 or IPv6, e.g. 10.0.0.0/8); repeatable"));
   t.push_back(cidr_opt("deny", &Options::deny,
                        "reset peers in CIDR at accept; repeatable (deny wins over allow)"));
+  t.push_back(cidr_opt("proxy-from", &Options::proxy_from,
+                       "connections from CIDR (a load balancer) must begin with a PROXY\n"
+                       "header (v1 or v2); its source then counts as the client for\n"
+                       "--allow/--deny and logs; repeatable; --header-timeout bounds it"));
   t.push_back(switch_opt("raise-nofile", Reload::kRestart, &Options::raise_nofile,
                          "raise the open-files soft limit (RLIMIT_NOFILE) to the hard\n"
                          "limit at start (default true; --raise-nofile=false keeps it)"));

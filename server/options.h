@@ -49,6 +49,7 @@ struct Options {
   int fastopen_queue = 0;          // TCP_FASTOPEN queue (0 = off)
   std::vector<std::string> allow;  // CIDRs; when any, a peer must match one
   std::vector<std::string> deny;   // CIDRs; a matching peer is reset at accept
+  std::vector<std::string> proxy_from;  // CIDRs of balancers that must send a PROXY header
 
   // Not a setting: the config file these options were read from ("" = none), so that SIGHUP
   // knows what to re-read.

@@ -18,6 +18,7 @@
 #include "reactor/log.h"
 #include "server/build_info.h"
 #include "server/http_service/metrics.h"
+#include "server/proxy/proxy_gate.h"
 
 namespace reactord {
 namespace {
@@ -285,10 +286,17 @@ int Server::run() {
     if (reactor::AccessList::parse_cidr(text, &r, &error)) st.access.deny(r);
   }
   go.loop.access = &st.access;
+  for (const auto& text : o.proxy_from) {
+    reactor::AccessList::Rule r;
+    if (reactor::AccessList::parse_cidr(text, &r, &error)) st.proxy_from.allow(r);
+  }
+  if (!st.proxy_from.empty()) go.loop.proxy_sources = &st.proxy_from;
+  const ProxyGateConfig gate{&st.proxy_from, &st.access,
+                             static_cast<uint64_t>(o.header_timeout_s * 1000), &st.proxy_stats};
   udp_.resize(loops);
   handlers_.resize(loops);
 
-  auto init = [this, &st](reactor::EventLoop& loop, int index) {
+  auto init = [this, &st, &gate](reactor::EventLoop& loop, int index) {
     for (auto& l : listeners_) {
       if (static_cast<size_t>(index) >= l.fds.size() || l.fds[index] < 0) continue;
       if (l.udp()) {
@@ -299,10 +307,15 @@ int Server::run() {
       }
       auto handler = l.protocol->make_handler(loop, st.protocol_context);
       if (!handler) throw std::runtime_error("protocol " + l.protocol->name + " made no handler");
-      reactor::Listener& added = loop.add_listener(l.fds[index], handler.get(), l.spec->protocol);
+      reactor::ConnectionHandler* first = handler.get();
+      handlers_[index].push_back(std::move(handler));
+      if (!st.proxy_from.empty() && !l.bound.is_unix()) {
+        handlers_[index].push_back(std::make_unique<ProxyGate>(first, gate));
+        first = handlers_[index].back().get();
+      }
+      reactor::Listener& added = loop.add_listener(l.fds[index], first, l.spec->protocol);
       added.unlink_on_close = !l.activated;  // systemd's socket file outlives us
       l.fds[index] = -1;                     // the loop owns it now
-      handlers_[index].push_back(std::move(handler));
     }
   };
   if (!st.group.start(go, init, &error)) {
@@ -342,7 +355,7 @@ int Server::run() {
 }
 
 void ServerState::render(std::string& out) {
-  render_metrics({group, http_stats, udp, draining, open_connections}, out);
+  render_metrics({group, http_stats, udp, draining, open_connections, proxy_stats}, out);
 }
 
 std::string Server::status_text() const {

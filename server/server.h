@@ -17,6 +17,7 @@
 #include "server/http_service/http_stats.h"
 #include "server/options.h"
 #include "server/protocols/protocol.h"
+#include "server/proxy/proxy_stats.h"
 #include "server/protocols/udp_echo.h"
 #include "server/systemd.h"
 
@@ -35,6 +36,8 @@ struct ServerState final : MetricsSource {
   HttpStatsRegistry http_stats;  // one HttpStats per loop serving http
   UdpEchoPolicy udp;             // udp-echo: whom not to answer (fixed at start), counters
   reactor::AccessList access;    // --allow/--deny, built once at start, read by every loop
+  reactor::AccessList proxy_from;  // --proxy-from networks (allow rules), built once at start
+  ProxyStats proxy_stats;          // PROXY headers accepted / LOCAL / rejected, all loops
   HttpContext http{&draining, &http_stats, this};
   ProtocolContext protocol_context{options, http, udp};
 

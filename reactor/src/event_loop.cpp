@@ -207,8 +207,10 @@ void EventLoop::on_accepted(Listener& l, int fd) {
   if (config_.access && !config_.access->empty()) {
     sockaddr_storage peer;
     socklen_t len = sizeof peer;
+    const auto* sa = reinterpret_cast<const sockaddr*>(&peer);
     if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
-        !config_.access->permits(reinterpret_cast<sockaddr*>(&peer))) {
+        !(config_.proxy_sources && config_.proxy_sources->matches_any(sa)) &&
+        !config_.access->permits(sa)) {
       stats_.denied.add();
       linger lg{1, 0};  // reset at once: nothing is exchanged, no TIME_WAIT is kept here
       setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);

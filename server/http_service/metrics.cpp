@@ -226,6 +226,17 @@ void render_metrics(const MetricsInputs& in, std::string& out) {
   w.sample("reactord_udp_ignored_total", "reason=\"own_port\"", static_cast<int64_t>(udp_own));
   w.sample("reactord_udp_ignored_total", "reason=\"low_port\"", static_cast<int64_t>(udp_low));
 
+  w.family("reactord_proxy_headers_total", "counter",
+           "PROXY protocol headers from --proxy-from balancers: result=accepted (the header's "
+           "source is the client), local (the balancer's own check), rejected (malformed, cut "
+           "short or late; the connection was closed unanswered).");
+  w.sample("reactord_proxy_headers_total", "result=\"accepted\"",
+           static_cast<int64_t>(in.proxy.accepted.load(std::memory_order_relaxed)));
+  w.sample("reactord_proxy_headers_total", "result=\"local\"",
+           static_cast<int64_t>(in.proxy.local.load(std::memory_order_relaxed)));
+  w.sample("reactord_proxy_headers_total", "result=\"rejected\"",
+           static_cast<int64_t>(in.proxy.rejected.load(std::memory_order_relaxed)));
+
   w.family("reactord_backend_info", "gauge", "The I/O backend in effect.");
   w.sample("reactord_backend_info", std::string("backend=\"") + g.backend_name() + "\"", 1);
   w.family("reactord_draining", "gauge", "1 while the server drains for shutdown.");

@@ -7,6 +7,7 @@
 
 #include "reactor/loop_group.h"
 #include "server/http_service/http_stats.h"
+#include "server/proxy/proxy_stats.h"
 
 namespace reactord {
 
@@ -19,6 +20,7 @@ struct MetricsInputs {
   const UdpEchoPolicy& udp;  // its per-socket counters
   const std::atomic<bool>& draining;
   const std::atomic<int64_t>& open_connections;
+  const ProxyStats& proxy;  // PROXY headers (--proxy-from)
 };
 
 // Renders every metric into `out` (cleared first). Called on a loop thread when /metrics is

@@ -30,6 +30,7 @@ std::string sample_value(std::string_view key) {
   if (key == "fastopen") return "256";
   if (key == "allow") return "10.0.0.0/8";
   if (key == "deny") return "::1/128";
+  if (key == "proxy-from") return "2001:db8::/32";
   return "";
 }
 

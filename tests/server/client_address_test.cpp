@@ -7,6 +7,7 @@
 #include <string>
 
 #include "reactor/connection.h"
+#include "server/proxy/proxy_gate.h"
 #include "tests/support/backends.h"
 #include "tests/support/inprocess_server.h"
 #include "tests/support/net.h"
@@ -54,14 +55,30 @@ class ClientAddress : public testing::TestWithParam<BackendKind> {
     getsockname(fd, a.get(), &a.len);
     return a.port();
   }
-  void start() {
+  // gated: every connection (all come from loopback) must begin with a PROXY header.
+  void start(bool gated = false) {
     rt::InProcessServer::Config config;
     config.backend = GetParam();
     config.threads = 1;  // one loop: the second connection reuses the first one's slot
     config.protocols = {"echo"};
-    config.make_handler = [](const std::string&) { return std::make_unique<AddressHandler>(); };
+    if (gated) {
+      std::string error;
+      reactor::AccessList::Rule loopback;
+      reactor::AccessList::parse_cidr("127.0.0.0/8", &loopback, &error);
+      trusted_.allow(loopback);
+      config.loop.proxy_sources = &trusted_;
+      config.make_handler = [this](const std::string&) {
+        return std::make_unique<reactord::ProxyGate>(
+            &address_handler_, reactord::ProxyGateConfig{&trusted_, nullptr, 0, &stats_});
+      };
+    } else {
+      config.make_handler = [](const std::string&) { return std::make_unique<AddressHandler>(); };
+    }
     RT_START_INPROCESS(server_, config);
   }
+  reactor::AccessList trusted_;
+  reactord::ProxyStats stats_;
+  AddressHandler address_handler_;  // stateless: shared by the gates
   rt::InProcessServer server_;
   int local_port_ = 0;
 };
@@ -78,6 +95,14 @@ TEST_P(ClientAddress, RecordedSourceThenPeerForTheSlotsNextConnection) {
   ASSERT_TRUE(rt::wait_until([&] { return server_.sum(&reactor::LoopStats::active) == 0; }, 5000));
   std::string line = ask("x");
   EXPECT_EQ(line, "127.0.0.1:" + std::to_string(local_port_) + "\n");
+}
+
+TEST_P(ClientAddress, HeadersSourceOnceTheGateReadIt) {
+  ASSERT_NO_FATAL_FAILURE(start(/*gated=*/true));
+  EXPECT_EQ(ask("PROXY TCP6 2001:db8::5 2001:db8::1 40000 80\r\nx"), "[2001:db8::5]:40000\n");
+  std::string unknown = ask("PROXY UNKNOWN\r\nx");
+  EXPECT_EQ(unknown, "127.0.0.1:" + std::to_string(local_port_) + "\n");
+  EXPECT_EQ(stats_.accepted.load(), 2u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ClientAddress, testing::ValuesIn(rt::kAllBackends),

@@ -32,6 +32,12 @@ class AccessList {
   void deny(const Rule& r) { deny_.push_back(r); }
   bool empty() const { return allow_.empty() && deny_.empty(); }
   bool permits(const sockaddr* peer) const;
+  // True when an IPv4/IPv6 `peer` is in one of the allow rules' networks (for a list used as a
+  // plain set of networks, deny rules unused). Unix-domain peers match nothing.
+  bool matches_any(const sockaddr* peer) const {
+    return !allow_.empty() && peer != nullptr &&
+           (peer->sa_family == AF_INET || peer->sa_family == AF_INET6) && permits(peer);
+  }
 
  private:
   static bool matches(const Rule& r, int family, const uint8_t* addr);

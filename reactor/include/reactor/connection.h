@@ -96,6 +96,9 @@ class Connection : public TimerNode {
   ConnectionId id() const { return ConnectionId{slot_, gen_}; }
   EventLoop& loop() const { return *loop_; }
   ConnectionHandler* handler() const { return handler_; }
+  // Hands every later callback to `h` (a PROXY header gate passes the connection to its
+  // protocol once the header is read). Only from inside a callback of the current handler.
+  void set_handler(ConnectionHandler* h) { handler_ = h; }
   // Per-connection protocol state (owned by the handler; free it in on_close).
   void* user() const { return user_; }
   void set_user(void* p) { user_ = p; }

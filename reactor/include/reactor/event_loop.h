@@ -60,6 +60,10 @@ struct LoopConfig {
   int64_t max_conns = 0;
   // --allow/--deny rules checked at accept (nullptr or empty = everyone); shared, immutable.
   const AccessList* access = nullptr;
+  // Peers that speak through a PROXY header (--proxy-from; its allow rules, nullptr = none):
+  // the accept-time check above is skipped for them, since the client they carry is known
+  // only once the header is read (the server's PROXY gate checks `access` then).
+  const AccessList* proxy_sources = nullptr;
   // io_uring: provided-buffer ring entries per loop (power of two).
   uint32_t uring_ring_buffers = 1024;
   uint32_t uring_entries = 4096;
