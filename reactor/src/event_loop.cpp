@@ -358,7 +358,9 @@ void EventLoop::open_connection(Connection& c) {
   if (c.closed()) return;
   flush_after_callback(c);
   if (c.closed()) return;
-  if (!c.has(Connection::kClosing)) backend_->start_receive(c);
+  // Not when on_open paused it (pause_reading(), or a reply above the high-water mark).
+  if (!(c.flags_ & (Connection::kClosing | Connection::kPaused | Connection::kUserPaused)))
+    backend_->start_receive(c);
   arm_idle_timer(c);
   if (draining_) c.handler_->on_drain(c);
 }
@@ -572,8 +574,8 @@ void EventLoop::maybe_pause(Connection& c) {
   if (c.wq_.bytes() > config_.high_water) {
     if (pausable(c))
       pause_reading(c, false);
-    else if (c.has(Connection::kClient))
-      c.set(Connection::kWantWritable);  // not paced, but its handler hears on_writable
+    else if (!(c.flags_ & (Connection::kPaused | Connection::kClosing)))
+      c.set(Connection::kWantWritable);  // not paced (a client, a half-closed peer), but told
   }
   if (over_pressure_mark()) check_memory(&c);
 }

@@ -464,5 +464,60 @@ TEST_F(FakeLoop, ShutdownWriteSendsFinAfterTheQueueAndKeepsReading) {
   EXPECT_FALSE(net.sock(fd).reset);
 }
 
+TEST_F(FakeLoop, PauseReadingInOnOpenHoldsTheFirstBytes) {
+  struct PausesAtOpen : Recorder {
+    Connection* conn = nullptr;
+    void on_open(Connection& c) override {
+      Recorder::on_open(c);
+      conn = &c;
+      c.pause_reading();  // e.g. a proxy that must connect upstream first
+    }
+  } h;
+  loop = std::make_unique<reactor::EventLoop>(config, net.hooks());
+  loop->add_listener(net.new_listener_fd(), &h, "fake");
+  int fd = -1;
+  net.step([&] {
+    fd = net.accept();
+    net.send(fd, "early");
+  });
+  net.step([&] {
+    EXPECT_FALSE(net.sock(fd).receiving);
+    EXPECT_EQ(h.count("data:early"), 0u) << "the protocol asked not to read yet";
+    h.conn->resume_reading();
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(h.events, (Events{"open", "data:early"}));
+  EXPECT_EQ(net.sock(fd).wire, "early");
+  loop.reset();  // before `h`, which the loop's destructor still calls (on_close)
+  EXPECT_EQ(h.count("close"), 1u);
+}
+
+TEST_F(FakeLoop, OnWritableReachesAHalfClosedConnectionWhoseQueueDrains) {
+  config.high_water = 64 * 1024;
+  config.low_water = 16 * 1024;
+  make_loop();
+  const std::string reply(100 * 1024, 'h');
+  handler.data_fn = [](Connection&, const std::string&) {};
+  handler.peer_closed_fn = [&](Connection& c) { c.send(reply); };  // not paced: peer is done
+  int fd = -1;
+  net.step([&] {
+    fd = net.accept();
+    net.set_window(fd, 0);
+  });
+  net.step([&] {
+    net.send(fd, "req");
+    net.fin(fd);
+  });
+  net.step([&] {
+    EXPECT_EQ(handler.count("writable"), 0u);
+    net.set_window(fd, SIZE_MAX);
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:req", "peer_closed", "writable"}));
+  EXPECT_EQ(net.sock(fd).wire, reply);
+}
+
 }  // namespace
 }  // namespace reactor_test

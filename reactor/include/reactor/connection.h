@@ -48,7 +48,7 @@ class Connection : public TimerNode {
     kUserPaused = 1 << 15,    // the protocol called pause_reading()
     kFinWanted = 1 << 16,     // shutdown_write(): FIN once the queue is sent
     kFinSent = 1 << 17,       // ... sent; reading goes on to the peer's FIN
-    kWantWritable = 1 << 18,  // a client's queue crossed the high-water mark: on_writable owed
+    kWantWritable = 1 << 18,  // queue above high water, reading not paced: on_writable owed
   };
 
   Connection() = default;
