@@ -295,6 +295,11 @@ std::vector<OptionDef> build_table(const ProtocolRegistry& protos) {
                           "on SIGTERM/SIGINT, wait at most S seconds for connections to\n"
                           "finish before aborting them (default 10; 0 = abort whatever is\n"
                           "left at once; 0 < S < 0.001 is refused)"));
+  t.push_back(seconds_opt("drain-grace", Reload::kLive, &Options::drain_grace_s,
+                          "on SIGTERM/SIGINT, /ready and the agent check turn to draining at\n"
+                          "once but everything is served as before for S seconds (so the\n"
+                          "balancer stops sending new connections), then the drain begins\n"
+                          "(default 0)"));
   t.push_back(bytes_opt("high-water", Reload::kLive, &Options::high_water, 1,
                         "stop reading from a peer whose unsent replies exceed this\n"
                         "(default 1MiB; suffixes k, m, g)"));

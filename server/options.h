@@ -31,6 +31,7 @@ struct Options {
   int64_t max_conns = 0;  // 0 = unlimited
   double idle_timeout_s = 60;
   double drain_timeout_s = 10;
+  double drain_grace_s = 0;  // SIGTERM: not ready, yet serving, this long before the drain
   uint64_t high_water = 1 << 20;
   uint64_t low_water = 256 << 10;
   // Per-loop budget for queued and held bytes; the loop's own default (64 MiB).

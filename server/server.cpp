@@ -291,6 +291,7 @@ int Server::run() {
     if (reactor::AccessList::parse_cidr(text, &r, &error)) st.proxy_from.allow(r);
   }
   if (!st.proxy_from.empty()) go.loop.proxy_sources = &st.proxy_from;
+  st.http.stopping = &st.stopping;
   const ProxyGateConfig gate{&st.proxy_from, &st.access,
                              static_cast<uint64_t>(o.header_timeout_s * 1000), &st.proxy_stats};
   udp_.resize(loops);
@@ -469,6 +470,28 @@ void Server::apply_live(const Options& next) {
   }
 }
 
+// --drain-grace: not ready, yet serving as before, so the balancer (health checks on /ready,
+// the agent check, a Kubernetes endpoint update) stops sending new connections before the
+// listeners close. A second signal ends the grace at once.
+void Server::serve_through_grace(const sigset_t& set, bool ticking, const char* signal_name) {
+  const double grace_s = current_.drain_grace_s;
+  if (grace_s <= 0) return;
+  REACTOR_LOG_INFO("%s: not ready; serving for the drain grace of %.3gs", signal_name, grace_s);
+  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(grace_s));
+  for (auto now = Clock::now(); now < end; now = Clock::now()) {
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(end - now);
+    left = std::min(left, std::chrono::microseconds(100000));
+    timespec ts{0, static_cast<long>(left.count()) * 1000};
+    int s = sigtimedwait(&set, nullptr, &ts);
+    if (ticking) on_tick(Clock::now());
+    if (s == SIGINT || s == SIGTERM) {
+      REACTOR_LOG_WARN("second signal: ending the drain grace");
+      return;
+    }
+  }
+}
+
 int Server::wait_for_shutdown() {
   ServerState& st = *state_;
   sigset_t set;
@@ -506,6 +529,8 @@ int Server::wait_for_shutdown() {
     }
     break;
   }
+  st.stopping.store(true);  // /ready and the agent check answer "draining" from now on
+  serve_through_grace(set, ticking, sig == SIGINT ? "SIGINT" : "SIGTERM");
   double timeout_s = current_.drain_timeout_s;
   st.draining.store(true);  // before the log line: /health says 503 from the moment we say so
   REACTOR_LOG_INFO("%s: draining (closing listeners; at most %.3gs for open connections)",

@@ -2,6 +2,8 @@
 // systemd, reloads its config file on SIGHUP and drains on SIGTERM/SIGINT.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -33,6 +35,7 @@ struct ServerState final : MetricsSource {
   std::atomic<int64_t> open_connections{0};
   reactor::Admission admission{&open_connections};  // --max-conns across the loops
   std::atomic<bool> draining{false};
+  std::atomic<bool> stopping{false};  // SIGTERM seen: not ready (--drain-grace before draining)
   HttpStatsRegistry http_stats;  // one HttpStats per loop serving http
   UdpEchoPolicy udp;             // udp-echo: whom not to answer (fixed at start), counters
   reactor::AccessList access;    // --allow/--deny, built once at start, read by every loop
@@ -73,6 +76,7 @@ class Server {
   bool adopt_activated(int loops, std::string* error);
   void close_unclaimed();
   int wait_for_shutdown();
+  void serve_through_grace(const sigset_t& set, bool ticking, const char* signal_name);
   void reload();
   void apply_live(const Options& next);
   void on_tick(Clock::time_point now);

@@ -26,6 +26,10 @@ struct HttpContext {
   const std::atomic<bool>* draining = nullptr;
   HttpStatsRegistry* stats = nullptr;  // each loop's handler registers its counters here; required
   MetricsSource* metrics = nullptr;    // nullptr: /metrics is 404
+  // Set by the main thread at SIGTERM, --drain-grace before `draining`: /ready (and the
+  // agent-check) say so at once while everything else is served as before. nullptr: use
+  // `draining`.
+  const std::atomic<bool>* stopping = nullptr;
 };
 
 }  // namespace reactord

@@ -153,6 +153,7 @@ HttpHandler::HttpHandler(reactor::EventLoop& loop, const HttpContext& context,
                          const HttpConfig& config)
     : loop_(loop),
       draining_(context.draining),
+      stopping_(context.stopping ? context.stopping : context.draining),
       metrics_(context.metrics),
       config_(config),
       stats_(context.stats->add()) {}
@@ -454,6 +455,14 @@ bool HttpHandler::on_head(Connection& c, HttpConn& h) {
       send_simple(c, h, http::kStatusServiceUnavailable, "text/plain", "draining\n", is_head);
     } else {
       get_only("text/plain", "ok\n");
+    }
+  } else if (path_is(t, "/live")) {
+    get_only("text/plain", "ok\n");  // answered by a loop, so the process works
+  } else if (path_is(t, "/ready")) {
+    if (stopping_->load(std::memory_order_relaxed) && (is_get || is_head)) {
+      send_simple(c, h, http::kStatusServiceUnavailable, "text/plain", "draining\n", is_head);
+    } else {
+      get_only("text/plain", "ready\n");
     }
   } else if (metrics_ && path_is(t, "/metrics")) {
     if (is_get || is_head) {

@@ -67,6 +67,7 @@ class HttpHandler final : public reactor::ConnectionHandler {
 
   reactor::EventLoop& loop_;
   const std::atomic<bool>* draining_;
+  const std::atomic<bool>* stopping_;  // /ready: 503 from SIGTERM on (see HttpContext)
   MetricsSource* metrics_;
   HttpConfig config_;
   HttpStats* stats_;

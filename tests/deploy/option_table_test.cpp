@@ -19,6 +19,7 @@ std::string sample_value(std::string_view key) {
   if (key == "max-conns") return "77";
   if (key == "idle-timeout") return "2.5";
   if (key == "drain-timeout") return "4";
+  if (key == "drain-grace") return "1.5";
   if (key == "high-water") return "2m";
   if (key == "low-water") return "128k";
   if (key == "log-level") return "warn";

@@ -46,8 +46,8 @@ std::string add_error(ProtocolRegistry& r, Protocol p) {
 
 TEST(ProtocolRegistry, BuiltinListsExactlyReactordsProtocols) {
   const ProtocolRegistry& r = builtin_protocols();
-  EXPECT_EQ(r.names(), "echo|upper|http|udp-echo");
-  ASSERT_EQ(r.all().size(), 4u);
+  EXPECT_EQ(r.names(), "echo|upper|http|udp-echo|agent");
+  ASSERT_EQ(r.all().size(), 5u);
   struct Want {
     const char* name;
     Transport transport;
@@ -56,7 +56,8 @@ TEST(ProtocolRegistry, BuiltinListsExactlyReactordsProtocols) {
   const Want want[] = {{"echo", Transport::kTcp, "127.0.0.1:7000"},
                        {"upper", Transport::kTcp, "127.0.0.1:7001"},
                        {"http", Transport::kTcp, "127.0.0.1:8080"},
-                       {"udp-echo", Transport::kUdp, ""}};
+                       {"udp-echo", Transport::kUdp, ""},
+                       {"agent", Transport::kTcp, ""}};
   for (const Want& w : want) {
     SCOPED_TRACE(w.name);
     const Protocol* p = r.find(w.name);
@@ -78,7 +79,7 @@ TEST(ProtocolRegistry, UnknownNameIsRefusedNamingTheKnownOnes) {
   EXPECT_EQ(r.action, ParseResult::kExit);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.message,
-            "reactord: --listen: unknown protocol 'gopher' (known: echo|upper|http|udp-echo) (see "
+            "reactord: --listen: unknown protocol 'gopher' (known: echo|upper|http|udp-echo|agent) (see "
             "--help)");
   EXPECT_TRUE(o.listens.empty());
 }
@@ -98,10 +99,10 @@ TEST(ProtocolRegistry, AddRefusesBrokenEntriesNamingThem) {
   EXPECT_EQ(add_error(r, no_service),
             "protocol 'bare-udp': a UDP protocol needs make_datagram_service");
   // None of the refused entries got in; a good one does, after the built-in ones.
-  EXPECT_EQ(r.names(), "echo|upper|http|udp-echo");
+  EXPECT_EQ(r.names(), "echo|upper|http|udp-echo|agent");
   EXPECT_EQ(add_error(r, tcp("rot13")), "");
-  EXPECT_EQ(r.names(), "echo|upper|http|udp-echo|rot13");
-  EXPECT_EQ(builtin_protocols().names(), "echo|upper|http|udp-echo");  // r was a copy
+  EXPECT_EQ(r.names(), "echo|upper|http|udp-echo|agent|rot13");
+  EXPECT_EQ(builtin_protocols().names(), "echo|upper|http|udp-echo|agent");  // r was a copy
 }
 
 // Another table: --listen accepts its names only, UDP ones refuse unix:, the help lists them,
@@ -146,11 +147,13 @@ TEST(ProtocolRegistry, BuiltinListenHelp) {
   const OptionDef& listen = option_table(builtin_protocols()).front();
   ASSERT_EQ(listen.key, "listen");
   EXPECT_EQ(listen.help,
-            "serve PROTO (echo|upper|http|udp-echo) on ADDR; repeatable.\n"
+            "serve PROTO (echo|upper|http|udp-echo|agent) on ADDR; repeatable.\n"
             "ADDR is HOST:PORT, [IPV6]:PORT or unix:/path (udp-echo: not unix).\n"
             "udp-echo never answers datagrams from its own ports or from ports\n"
             "below 1024 (echo loops); /metrics counts them in\n"
             "reactord_udp_ignored_total.\n"
+            "agent answers HAProxy's agent check with one line per connection:\n"
+            "ready up N% (N from the loop's memory use) or drain (SIGTERM)\n"
             "Default: echo=127.0.0.1:7000, upper=127.0.0.1:7001 and\n"
             "http=127.0.0.1:8080\n"
             "(none when systemd passes listening sockets)");
