@@ -346,6 +346,25 @@ std::vector<OptionDef> build_table(const ProtocolRegistry& protos) {
   format.show = [](const Options& o) { return std::string(log_format_name(o.log_format)); };
   format.copy = [](const Options& from, Options* to) { to->log_format = from.log_format; };
   t.push_back(std::move(format));
+
+  OptionDef access;
+  access.key = "access-log";
+  access.value_name = "PATH";
+  access.help =
+      "http: one line per response (time, client, method, target, status,\n"
+      "bytes, microseconds) to PATH, or - for stdout (default: off).\n"
+      "SIGUSR1 reopens PATH (logrotate's postrotate)";
+  access.parse = [](std::string_view text, Options* o, std::string* why) {
+    if (text.empty()) {
+      *why = "want a file path or - (stdout)";
+      return false;
+    }
+    o->access_log = std::string(text);
+    return true;
+  };
+  access.show = [](const Options& o) { return o.access_log; };
+  access.copy = [](const Options& from, Options* to) { to->access_log = from.access_log; };
+  t.push_back(std::move(access));
   t.push_back(int_opt("max-header-bytes", "N", Reload::kRestart, &Options::max_header_bytes, 256,
                       16384,
                       "http: request line + headers above N bytes get 431 (default 8192;\n"

@@ -40,6 +40,7 @@ struct Options {
   reactor::BackendKind backend = reactor::BackendKind::kAuto;
   reactor::LogLevel log_level = reactor::LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
+  std::string access_log;  // --access-log: a path, "-" for stdout, "" = off
   bool raise_nofile = true;  // RLIMIT_NOFILE soft limit raised to the hard limit at start
   // HTTP limits.
   int64_t max_header_bytes = 8192;  // request line + header fields, else 431

@@ -240,9 +240,19 @@ int Server::run() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   raise_nofile_limit(o.raise_nofile);
+  if (!o.access_log.empty()) {
+    std::string why;
+    if (!st.access_log.open(o.access_log, &why)) {
+      REACTOR_LOG_ERROR("%s", why.c_str());
+      return 1;
+    }
+    st.http.access_log = &st.access_log;  // before the loops copy the context
+    REACTOR_LOG_INFO("access log %s", o.access_log == "-" ? "on stdout" : o.access_log.c_str());
+  }
   if (!o.config_path.empty()) REACTOR_LOG_INFO("config file %s", o.config_path.c_str());
 
   int loops = o.threads > 0 ? o.threads : static_cast<int>(reactor::allowed_cpus().size());
@@ -499,6 +509,7 @@ int Server::wait_for_shutdown() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   // Without systemd nothing needs the main thread between signals: block in sigwait. Under
   // systemd it also wakes for watchdog pings and status updates.
   const bool ticking = notify_enabled() || watchdog_usec_ > 0;
@@ -525,6 +536,11 @@ int Server::wait_for_shutdown() {
     }
     if (sig == SIGHUP) {
       reload();
+      continue;
+    }
+    if (sig == SIGUSR1) {  // logrotate's postrotate: each loop reopens before its next write
+      st.access_log.reopen();
+      REACTOR_LOG_INFO("SIGUSR1: reopening the access log");
       continue;
     }
     break;

@@ -15,6 +15,7 @@
 #include "reactor/handler.h"
 #include "reactor/loop_group.h"
 #include "server/heartbeat.h"
+#include "server/http_service/access_log.h"
 #include "server/http_service/http_context.h"
 #include "server/http_service/http_stats.h"
 #include "server/options.h"
@@ -41,6 +42,7 @@ struct ServerState final : MetricsSource {
   reactor::AccessList access;    // --allow/--deny, built once at start, read by every loop
   reactor::AccessList proxy_from;  // --proxy-from networks (allow rules), built once at start
   ProxyStats proxy_stats;          // PROXY headers accepted / LOCAL / rejected, all loops
+  AccessLogFile access_log;      // --access-log: opened at start, reopened on SIGUSR1
   HttpContext http{&draining, &http_stats, this};
   ProtocolContext protocol_context{options, http, udp};
 

@@ -9,6 +9,8 @@
 
 namespace reactord {
 
+class AccessLogFile;
+
 // Renders the Prometheus text exposition for /metrics.
 class MetricsSource {
  public:
@@ -30,6 +32,7 @@ struct HttpContext {
   // agent-check) say so at once while everything else is served as before. nullptr: use
   // `draining`.
   const std::atomic<bool>* stopping = nullptr;
+  const AccessLogFile* access_log = nullptr;  // --access-log; nullptr: off
 };
 
 }  // namespace reactord

@@ -3,11 +3,13 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
 #include "http/http_date.h"
 #include "http/status.h"
+#include "server/client_address.h"
 #include "server/options.h"
 
 namespace reactord {
@@ -108,6 +110,13 @@ class HttpConn : public reactor::TimerNode {
   CollectedBody collected;
   bool close_after = false;     // answer, then close (drain, Connection: close, errors)
   bool collect_failed = false;  // no memory for the body: 503, then close
+  // --access-log only. The request's "METHOD TARGET", copied at its head because a chunked
+  // POST /echo is answered after its receive buffer is gone (the string keeps its capacity:
+  // no allocation per request once warm); empty before a head is parsed.
+  std::string log_request;
+  uint64_t head_start_ns = 0;  // CLOCK_MONOTONIC when the head's first bytes were parsed
+  char client[64];             // the client address as text, found at the first log line
+  uint8_t client_len = 0;
 
   bool collect_piece(Connection& c, std::string_view piece) {
     if (!collected.append(piece)) return false;
@@ -126,6 +135,12 @@ namespace {
 constexpr std::string_view kServerLine = "Server: reactord\r\n";
 constexpr std::string_view kPlainBody = "Hello, World!";
 constexpr std::string_view kJsonBody = "{\"message\":\"Hello, World!\"}";
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 bool path_is(std::string_view target, std::string_view path) {
   if (!target.starts_with(path)) return false;
@@ -156,7 +171,10 @@ HttpHandler::HttpHandler(reactor::EventLoop& loop, const HttpContext& context,
       stopping_(context.stopping ? context.stopping : context.draining),
       metrics_(context.metrics),
       config_(config),
-      stats_(context.stats->add()) {}
+      stats_(context.stats->add()) {
+  if (context.access_log)
+    access_log_ = std::make_unique<AccessLogWriter>(*context.access_log, loop.timers());
+}
 
 HttpHandler::~HttpHandler() = default;
 
@@ -186,6 +204,9 @@ void HttpHandler::on_open(Connection& c) {
   h->keep_alive = true;
   h->close_after = false;
   h->collect = false;
+  h->log_request.clear();
+  h->head_start_ns = 0;
+  h->client_len = 0;
   c.set_user(h.release());
 }
 
@@ -304,6 +325,7 @@ size_t HttpHandler::process(Connection& c, HttpConn& h, const char* p, size_t n)
   size_t off = 0;
   while (off < n && c.is_open()) {
     if (h.state == HttpConn::State::kHead) {
+      if (access_log_ && h.head_start_ns == 0) h.head_start_ns = monotonic_ns();
       http::ParseResult r = h.parser.parse(p + off, n - off, request_);
       if (r.status == http::ParseStatus::kIncomplete) {
         // A head has started: the whole head must arrive within the deadline (not per byte).
@@ -388,6 +410,12 @@ bool HttpHandler::on_head(Connection& c, HttpConn& h) {
   const bool is_head = rq.method == http::Method::kHead;
   std::string_view t = rq.path;  // origin-form, or the path of an absolute-form target
   h.route = Route::kDiscard;
+  if (access_log_) {
+    std::string_view target = rq.target.substr(0, AccessLogWriter::kMaxLine / 2);
+    h.log_request.assign(rq.method_text);
+    h.log_request += ' ';
+    h.log_request += target;
+  }
   h.body = http::BodyDecoder(rq, http::BodyConfig{config_.max_body});
   h.state = HttpConn::State::kBody;
   if (h.body.failed()) {  // Content-Length above --max-body: refuse before reading it
@@ -485,13 +513,15 @@ bool HttpHandler::on_head(Connection& c, HttpConn& h) {
         h.release_collected(c);
         h.collect = true;
       } else {
-        write_status_and_common(c, http::kStatusOk, close, h.version_10 && h.keep_alive);
+        size_t sent =
+            write_status_and_common(c, http::kStatusOk, close, h.version_10 && h.keep_alive);
         char hdr[96];
         char* e = put(hdr, "Content-Type: application/octet-stream\r\nContent-Length: ");
-        e = put_uint(e, rq.framing == http::BodyFraming::kContentLength ? rq.content_length : 0);
+        uint64_t length = rq.framing == http::BodyFraming::kContentLength ? rq.content_length : 0;
+        e = put_uint(e, length);
         e = put(e, "\r\n\r\n");
         c.send(hdr, static_cast<size_t>(e - hdr));
-        stats_->count(http::kStatusOk);
+        responded(c, h, http::kStatusOk, sent + static_cast<size_t>(e - hdr) + length);
       }
     } else if (rq.method == http::Method::kOptions) {
       options(kPostOnly);
@@ -533,11 +563,32 @@ char* HttpHandler::put_status_and_common(char* p, uint16_t status, bool close,
   return p;
 }
 
-void HttpHandler::write_status_and_common(Connection& c, uint16_t status, bool close,
-                                          bool keep_alive_header) {
+size_t HttpHandler::write_status_and_common(Connection& c, uint16_t status, bool close,
+                                            bool keep_alive_header) {
   char buf[256];
   char* p = put_status_and_common(buf, status, close, keep_alive_header);
   c.send(buf, static_cast<size_t>(p - buf));
+  return static_cast<size_t>(p - buf);
+}
+
+void HttpHandler::responded(Connection& c, HttpConn& h, uint16_t status, uint64_t bytes) {
+  stats_->count(status);
+  if (!access_log_) return;
+  if (h.client_len == 0) {
+    // Once per connection: after a PROXY header the gate has recorded the real client by now.
+    std::string text = client_address(c).to_string();
+    h.client_len = static_cast<uint8_t>(std::min(text.size(), sizeof h.client));
+    memcpy(h.client, text.data(), h.client_len);
+  }
+  AccessRecord r;
+  r.client = std::string_view(h.client, h.client_len);
+  r.request = h.log_request;
+  r.status = status;
+  r.bytes = bytes;
+  r.duration_us = h.head_start_ns ? (monotonic_ns() - h.head_start_ns) / 1000 : 0;
+  access_log_->append(r);
+  h.log_request.clear();
+  h.head_start_ns = 0;
 }
 
 void HttpHandler::send_simple(Connection& c, HttpConn& h, uint16_t status,
@@ -548,10 +599,11 @@ void HttpHandler::send_simple(Connection& c, HttpConn& h, uint16_t status,
   char buf[512];
   bool small = body.size() + extra_headers.size() + content_type.size() < 256;
   char* p = buf;
+  size_t sent = 0;
   if (small) {
     p = put_status_and_common(p, status, close, h.version_10);
   } else {
-    write_status_and_common(c, status, close, h.version_10);
+    sent = write_status_and_common(c, status, close, h.version_10);
   }
   p = put(p, extra_headers);
   p = put(p, "Content-Type: ");
@@ -561,8 +613,12 @@ void HttpHandler::send_simple(Connection& c, HttpConn& h, uint16_t status,
   p = put(p, "\r\n\r\n");
   if (small && !head_only) p = put(p, body);
   c.send(buf, static_cast<size_t>(p - buf));
-  if (!small && !head_only) c.send(body);
-  stats_->count(status);
+  sent += static_cast<size_t>(p - buf);
+  if (!small && !head_only) {
+    c.send(body);
+    sent += body.size();
+  }
+  responded(c, h, status, sent);
 }
 
 void HttpHandler::send_error(Connection& c, HttpConn& h, uint16_t status, bool close) {

@@ -12,6 +12,7 @@
 #include "reactor/connection.h"
 #include "reactor/event_loop.h"
 #include "reactor/handler.h"
+#include "server/http_service/access_log.h"
 #include "server/http_service/http_context.h"
 #include "server/http_service/http_stats.h"
 #include "server/protocols/protocol.h"
@@ -60,8 +61,11 @@ class HttpHandler final : public reactor::ConnectionHandler {
                    std::string_view extra_headers = {});
   // "HTTP/1.1 <status>", Server, Date and the Connection header when one is due.
   char* put_status_and_common(char* p, uint16_t status, bool close, bool keep_alive_header) const;
-  void write_status_and_common(reactor::Connection& c, uint16_t status, bool close,
-                               bool keep_alive_header);
+  // Returns the bytes queued.
+  size_t write_status_and_common(reactor::Connection& c, uint16_t status, bool close,
+                                 bool keep_alive_header);
+  // Counts the response and, with --access-log, writes its line.
+  void responded(reactor::Connection& c, HttpConn& h, uint16_t status, uint64_t bytes);
   void refresh_date();
   static void on_header_timeout(reactor::TimerNode* node);
 
@@ -78,6 +82,7 @@ class HttpHandler final : public reactor::ConnectionHandler {
   size_t date_len_ = 0;
   uint64_t date_sec_ = UINT64_MAX;
   std::string metrics_scratch_;
+  std::unique_ptr<AccessLogWriter> access_log_;  // --access-log; null: off
 };
 
 // --listen http=ADDR: the limits come from --max-header-bytes, --max-body, --header-timeout.

@@ -24,6 +24,7 @@ std::string sample_value(std::string_view key) {
   if (key == "low-water") return "128k";
   if (key == "log-level") return "warn";
   if (key == "log-format") return "json";
+  if (key == "access-log") return "/tmp/reactord-access.log";
   if (key == "max-header-bytes") return "4096";
   if (key == "max-body") return "64k";
   if (key == "header-timeout") return "3";
