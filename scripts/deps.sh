@@ -17,3 +17,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# promtool, to lint /metrics in the tests: Debian's prometheus package, downloaded and unpacked
+# (not installed: no Prometheus server is started), cached outside the source tree.
+promtool_dir=/var/cache/reactord/prometheus
+if [ ! -x "$promtool_dir/usr/bin/promtool" ]; then
+  echo "deps: unpacking promtool from Debian's prometheus package into $promtool_dir" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp"  # apt's _apt user writes the download here
+  (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1) ||
+    { $SUDO apt-get update -qq && (cd "$tmp" && apt-get download prometheus >/dev/null); }
+  $SUDO mkdir -p "$promtool_dir"
+  $SUDO dpkg -x "$tmp"/prometheus_*.deb "$promtool_dir"
+  rm -rf "$tmp"
+fi

@@ -10,6 +10,7 @@
 #include "http/http_date.h"
 #include "http/status.h"
 #include "server/client_address.h"
+#include "server/http_service/request_clock.h"
 #include "server/options.h"
 
 namespace reactord {
@@ -110,12 +111,12 @@ class HttpConn : public reactor::TimerNode {
   CollectedBody collected;
   bool close_after = false;     // answer, then close (drain, Connection: close, errors)
   bool collect_failed = false;  // no memory for the body: 503, then close
+  uint64_t head_start = 0;      // RequestClock::now() when the head's first bytes were parsed
   // --access-log only. The request's "METHOD TARGET", copied at its head because a chunked
   // POST /echo is answered after its receive buffer is gone (the string keeps its capacity:
   // no allocation per request once warm); empty before a head is parsed.
   std::string log_request;
-  uint64_t head_start_ns = 0;  // CLOCK_MONOTONIC when the head's first bytes were parsed
-  char client[64];             // the client address as text, found at the first log line
+  char client[64];  // the client address as text, found at the first log line
   uint8_t client_len = 0;
 
   bool collect_piece(Connection& c, std::string_view piece) {
@@ -135,12 +136,6 @@ namespace {
 constexpr std::string_view kServerLine = "Server: reactord\r\n";
 constexpr std::string_view kPlainBody = "Hello, World!";
 constexpr std::string_view kJsonBody = "{\"message\":\"Hello, World!\"}";
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 bool path_is(std::string_view target, std::string_view path) {
   if (!target.starts_with(path)) return false;
@@ -172,6 +167,7 @@ HttpHandler::HttpHandler(reactor::EventLoop& loop, const HttpContext& context,
       metrics_(context.metrics),
       config_(config),
       stats_(context.stats->add()) {
+  RequestClock::init();
   if (context.access_log)
     access_log_ = std::make_unique<AccessLogWriter>(*context.access_log, loop.timers());
 }
@@ -205,7 +201,7 @@ void HttpHandler::on_open(Connection& c) {
   h->close_after = false;
   h->collect = false;
   h->log_request.clear();
-  h->head_start_ns = 0;
+  h->head_start = 0;
   h->client_len = 0;
   c.set_user(h.release());
 }
@@ -325,7 +321,7 @@ size_t HttpHandler::process(Connection& c, HttpConn& h, const char* p, size_t n)
   size_t off = 0;
   while (off < n && c.is_open()) {
     if (h.state == HttpConn::State::kHead) {
-      if (access_log_ && h.head_start_ns == 0) h.head_start_ns = monotonic_ns();
+      if (h.head_start == 0) h.head_start = RequestClock::now();
       http::ParseResult r = h.parser.parse(p + off, n - off, request_);
       if (r.status == http::ParseStatus::kIncomplete) {
         // A head has started: the whole head must arrive within the deadline (not per byte).
@@ -573,6 +569,10 @@ size_t HttpHandler::write_status_and_common(Connection& c, uint16_t status, bool
 
 void HttpHandler::responded(Connection& c, HttpConn& h, uint16_t status, uint64_t bytes) {
   stats_->count(status);
+  const uint64_t duration_us =
+      h.head_start ? RequestClock::to_us(RequestClock::now() - h.head_start) : 0;
+  if (h.head_start) stats_->observe_duration(duration_us);
+  h.head_start = 0;
   if (!access_log_) return;
   if (h.client_len == 0) {
     // Once per connection: after a PROXY header the gate has recorded the real client by now.
@@ -585,10 +585,9 @@ void HttpHandler::responded(Connection& c, HttpConn& h, uint16_t status, uint64_
   r.request = h.log_request;
   r.status = status;
   r.bytes = bytes;
-  r.duration_us = h.head_start_ns ? (monotonic_ns() - h.head_start_ns) / 1000 : 0;
+  r.duration_us = duration_us;
   access_log_->append(r);
   h.log_request.clear();
-  h.head_start_ns = 0;
 }
 
 void HttpHandler::send_simple(Connection& c, HttpConn& h, uint16_t status,

@@ -1,6 +1,7 @@
 // Per-loop HTTP counters (requests by status, limit hits), readable from /metrics on any loop.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,24 @@ struct HttpStats {
   reactor::Counter not_implemented;        // 501 (unknown method, transfer coding not chunked)
   void count(uint16_t status) {
     if (status < kMaxStatus) by_status[status].add();
+  }
+
+  // Request durations (head's first byte to response queued): bucket i holds durations up to
+  // 16 us * 4^i, the last one the rest. Not cumulative here; /metrics sums the loops and
+  // accumulates. Finding the bucket is one bit_width, not a search.
+  static constexpr int kDurationBuckets = 11;
+  reactor::Counter duration_buckets[kDurationBuckets];
+  reactor::Counter duration_count;
+  reactor::Counter duration_sum_us;
+  static int duration_bucket(uint64_t us) {
+    if (us <= 16) return 0;
+    int i = (std::bit_width(us - 1) - 3) / 2;
+    return i < kDurationBuckets - 1 ? i : kDurationBuckets - 1;
+  }
+  void observe_duration(uint64_t us) {
+    duration_buckets[duration_bucket(us)].add();
+    duration_count.add();
+    duration_sum_us.add(us);
   }
 };
 

@@ -1,9 +1,12 @@
 // /metrics rendering: loop counters, HTTP status counts, and kernel SYN-backlog/TIME_WAIT figures.
 #include "server/http_service/metrics.h"
 
+#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -11,9 +14,47 @@
 #include <sstream>
 #include <vector>
 
+#include "server/build_info.h"
 #include "server/protocols/udp_echo.h"
 
 namespace reactord {
+
+ProcessFigures read_process_figures() {
+  ProcessFigures p;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  // /proc/self/stat: fields after the ")" that ends the command name (which may hold spaces).
+  std::ifstream stat_file("/proc/self/stat");
+  std::string all((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  size_t close = all.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream f(all.substr(close + 2));
+    std::string v;
+    // Field 3 (state) is the first here; utime is 14, stime 15, starttime 22, vsize 23, rss 24.
+    std::vector<std::string> fields;
+    while (f >> v) fields.push_back(v);
+    auto field = [&fields](size_t n) {
+      return n - 3 < fields.size() ? std::stod(fields[n - 3]) : -1;
+    };
+    p.cpu_seconds = (field(14) + field(15)) / ticks;
+    p.virtual_bytes = field(23);
+    p.resident_bytes = field(24) * static_cast<double>(sysconf(_SC_PAGESIZE));
+    double boot = -1;
+    std::ifstream proc_stat("/proc/stat");
+    for (std::string line; std::getline(proc_stat, line);) {
+      if (line.starts_with("btime ")) boot = std::stod(line.substr(6));
+    }
+    if (boot >= 0) p.start_time_seconds = boot + field(22) / ticks;
+  }
+  if (DIR* d = opendir("/proc/self/fd")) {
+    p.open_fds = 0;
+    while (const dirent* e = readdir(d)) p.open_fds += e->d_name[0] != '.';
+    closedir(d);
+    --p.open_fds;  // the directory's own descriptor
+  }
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) p.max_fds = static_cast<double>(rl.rlim_cur);
+  return p;
+}
 
 KernelTcpFigures read_kernel_tcp_figures() {
   KernelTcpFigures k;
@@ -83,6 +124,19 @@ class Writer {
     out_ += std::to_string(value);
     out_ += '\n';
   }
+  void sample_real(const char* name, const std::string& labels, double value) {
+    char text[32];
+    snprintf(text, sizeof text, "%.15g", value);
+    out_ += name;
+    if (!labels.empty()) {
+      out_ += '{';
+      out_ += labels;
+      out_ += '}';
+    }
+    out_ += ' ';
+    out_ += text;
+    out_ += '\n';
+  }
 
  private:
   std::string& out_;
@@ -90,6 +144,54 @@ class Writer {
 
 std::string loop_label(size_t i) {
   return "loop=\"" + std::to_string(i) + "\"";
+}
+
+// reactord_http_request_duration_seconds: the loops' buckets summed, then made cumulative.
+void render_duration_histogram(Writer& w, const HttpStatsRegistry& http) {
+  constexpr int kN = HttpStats::kDurationBuckets;
+  uint64_t buckets[kN] = {};
+  uint64_t count = 0, sum_us = 0;
+  http.for_each([&](const HttpStats& s) {
+    for (int i = 0; i < kN; ++i) buckets[i] += s.duration_buckets[i].get();
+    count += s.duration_count.get();
+    sum_us += s.duration_sum_us.get();
+  });
+  const char* name = "reactord_http_request_duration_seconds";
+  w.family(name, "histogram",
+           "HTTP requests by time from the head's first byte to the response being queued.");
+  uint64_t cumulative = 0;
+  for (int i = 0; i < kN; ++i) {
+    cumulative += buckets[i];
+    char le[40];
+    if (i == kN - 1)
+      snprintf(le, sizeof le, "le=\"+Inf\"");
+    else
+      snprintf(le, sizeof le, "le=\"%.9g\"", 16e-6 * static_cast<double>(1ull << (2 * i)));
+    w.sample("reactord_http_request_duration_seconds_bucket", le, static_cast<int64_t>(cumulative));
+  }
+  // Read apart from the buckets, so count may differ from +Inf by requests in flight.
+  w.sample_real("reactord_http_request_duration_seconds_sum", "",
+                static_cast<double>(sum_us) / 1e6);
+  w.sample("reactord_http_request_duration_seconds_count", "", static_cast<int64_t>(count));
+}
+
+// The process_* metrics every Prometheus client library exports, from /proc/self.
+void render_process_metrics(Writer& w) {
+  ProcessFigures p = read_process_figures();
+  w.family("process_cpu_seconds_total", "counter",
+           "Total user and system CPU time spent in seconds.");
+  w.sample_real("process_cpu_seconds_total", "", p.cpu_seconds);
+  w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  w.sample_real("process_resident_memory_bytes", "", p.resident_bytes);
+  w.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+  w.sample_real("process_virtual_memory_bytes", "", p.virtual_bytes);
+  w.family("process_open_fds", "gauge", "Number of open file descriptors.");
+  w.sample_real("process_open_fds", "", p.open_fds);
+  w.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
+  w.sample_real("process_max_fds", "", p.max_fds);
+  w.family("process_start_time_seconds", "gauge",
+           "Start time of the process since unix epoch in seconds.");
+  w.sample_real("process_start_time_seconds", "", p.start_time_seconds);
 }
 
 }  // namespace
@@ -112,9 +214,9 @@ void render_metrics(const MetricsInputs& in, std::string& out) {
        &reactor::LoopStats::accepted},
       {"reactord_connections_closed_total", "counter", "Connections closed.",
        &reactor::LoopStats::closed},
-      {"reactord_bytes_received_total", "counter", "Bytes read from clients.",
+      {"reactord_received_bytes_total", "counter", "Bytes read from clients.",
        &reactor::LoopStats::bytes_in},
-      {"reactord_bytes_sent_total", "counter", "Bytes written to clients.",
+      {"reactord_sent_bytes_total", "counter", "Bytes written to clients.",
        &reactor::LoopStats::bytes_out},
       {"reactord_write_queue_bytes", "gauge",
        "Bytes queued for sending (not yet taken by the kernel).",
@@ -211,6 +313,8 @@ void render_metrics(const MetricsInputs& in, std::string& out) {
   w.sample("reactord_http_rejected_requests_total", "reason=\"not_implemented\"",
            static_cast<int64_t>(notimpl));
 
+  render_duration_histogram(w, in.http);
+
   // UDP echo, summed over its sockets.
   uint64_t udp_in = 0, udp_own = 0, udp_low = 0;
   in.udp.for_each_stats([&](const UdpEchoStats& s) {
@@ -237,26 +341,32 @@ void render_metrics(const MetricsInputs& in, std::string& out) {
   w.sample("reactord_proxy_headers_total", "result=\"rejected\"",
            static_cast<int64_t>(in.proxy.rejected.load(std::memory_order_relaxed)));
 
-  w.family("reactord_backend_info", "gauge", "The I/O backend in effect.");
-  w.sample("reactord_backend_info", std::string("backend=\"") + g.backend_name() + "\"", 1);
+  w.family("reactord_build_info", "gauge",
+           "Always 1: this reactord's version and the I/O backend in effect.");
+  w.sample("reactord_build_info",
+           std::string("version=\"") + version() + "\",backend=\"" + g.backend_name() + "\"", 1);
   w.family("reactord_draining", "gauge", "1 while the server drains for shutdown.");
   w.sample("reactord_draining", "", in.draining.load() ? 1 : 0);
   w.family("reactord_open_connections", "gauge",
            "Open connections over all loops (the --max-conns count).");
   w.sample("reactord_open_connections", "", in.open_connections.load());
 
+  render_process_metrics(w);
+
   // Kernel figures at scrape time: what operators need to see SYN-backlog and TIME_WAIT trouble.
+  // They count the whole host (every process, every listener), hence reactord_host_*.
   KernelTcpFigures k = read_kernel_tcp_figures();
-  w.family(
-      "reactord_kernel_listen_overflows_total", "counter",
-      "TcpExtListenOverflows: connections dropped because an accept queue was full (whole host).");
-  w.sample("reactord_kernel_listen_overflows_total", "", k.listen_overflows);
-  w.family("reactord_kernel_listen_drops_total", "counter",
-           "TcpExtListenDrops: SYNs/connections dropped at LISTEN sockets (whole host).");
-  w.sample("reactord_kernel_listen_drops_total", "", k.listen_drops);
-  w.family("reactord_kernel_tcp_time_wait_sockets", "gauge",
-           "TCP sockets in TIME_WAIT (whole host, /proc/net/sockstat).");
-  w.sample("reactord_kernel_tcp_time_wait_sockets", "", k.time_wait);
+  w.family("reactord_host_listen_overflows_total", "counter",
+           "Host-wide (all processes) TcpExtListenOverflows: connections dropped because an "
+           "accept queue was full.");
+  w.sample("reactord_host_listen_overflows_total", "", k.listen_overflows);
+  w.family("reactord_host_listen_drops_total", "counter",
+           "Host-wide (all processes) TcpExtListenDrops: SYNs/connections dropped at LISTEN "
+           "sockets.");
+  w.sample("reactord_host_listen_drops_total", "", k.listen_drops);
+  w.family("reactord_host_tcp_time_wait_sockets", "gauge",
+           "Host-wide (all processes) TCP sockets in TIME_WAIT (/proc/net/sockstat).");
+  w.sample("reactord_host_tcp_time_wait_sockets", "", k.time_wait);
 
   w.family("reactord_listener_accept_queue", "gauge",
            "Connections waiting in this listener's accept queue (kernel, at scrape time).");

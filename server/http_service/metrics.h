@@ -1,4 +1,5 @@
-// Prometheus text exposition (0.0.4) of the server's counters and the kernel's overload figures.
+// Prometheus text exposition (0.0.4) of the server's counters, the standard process_* metrics,
+// and the host-wide kernel overload figures.
 #pragma once
 
 #include <atomic>
@@ -28,7 +29,18 @@ struct MetricsInputs {
 // /proc at that moment.
 void render_metrics(const MetricsInputs& in, std::string& out);
 
-// Kernel figures, exposed for tests.
+// This process's figures for the process_* metrics (-1 where unreadable).
+struct ProcessFigures {
+  double cpu_seconds = -1;  // utime + stime
+  double resident_bytes = -1;
+  double virtual_bytes = -1;
+  double open_fds = -1;
+  double max_fds = -1;             // RLIMIT_NOFILE soft limit
+  double start_time_seconds = -1;  // since the epoch
+};
+ProcessFigures read_process_figures();
+
+// Host-wide kernel figures (every process's sockets, not only ours), exposed for tests.
 struct KernelTcpFigures {
   int64_t listen_overflows = -1;  // TcpExt ListenOverflows (accept queue full)
   int64_t listen_drops = -1;      // TcpExt ListenDrops

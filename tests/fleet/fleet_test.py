@@ -227,6 +227,12 @@ def step_figures(report):
     return s, failed_connects
 
 
+def outcome(s, connfail):
+    kinds = s["error_kinds"]
+    return (f"{s['requests']} requests, failed {s['errors']} (reset {kinds['reset']}, "
+            f"closed {kinds['closed']}), failed connects {connfail}")
+
+
 def responses(m):
     return sum(v for k, v in m.items() if k.startswith("reactord_http_responses_total"))
 
@@ -310,9 +316,8 @@ def run(fleet, checks):
     p.wait(90)
     s, connfail = step_figures(report)
     print(f"figure 3: rolling restart of 3 hosts in {roll_s:.1f}s under {RATE} req/s: "
-          f"{s['requests']} requests, failed {s['errors']} (reset {s['error_kinds']['reset']}, "
-          f"closed {s['error_kinds']['closed']}), failed connects {connfail}, "
-          f"non-2xx {s['requests'] - s['status_classes']['2xx']}", flush=True)
+          f"{outcome(s, connfail)}, non-2xx {s['requests'] - s['status_classes']['2xx']}",
+          flush=True)
     checks.expect(s["errors"] == 0 and s["error_kinds"]["reset"] == 0 and connfail == 0 and
                   s["status_classes"]["2xx"] == s["requests"] and s["requests"] > 0,
                   "3: 0 failed requests, 0 resets, 0 failed connects across the roll")
@@ -327,9 +332,7 @@ def run(fleet, checks):
     p.wait(60)
     s, connfail = step_figures(report)
     print(f"figure 4: kill -9 of b2 under {RATE} req/s over {CONNS} connections: HAProxy "
-          f"marked it DOWN after {down_s:.2f}s; failed requests {s['errors']} "
-          f"(reset {s['error_kinds']['reset']}, closed {s['error_kinds']['closed']}) of "
-          f"{s['requests']}, failed connects {connfail}", flush=True)
+          f"marked it DOWN after {down_s:.2f}s; {outcome(s, connfail)}", flush=True)
     checks.expect(down, "4: HAProxy marked the killed host DOWN")
     checks.expect(s["errors"] <= CONNS, f"4: failed requests ({s['errors']}) at most the "
                   f"connections the host held (of {CONNS} in all)")

@@ -148,10 +148,10 @@ TEST_P(Lifecycle2, SynBacklogOverflowShowsInMetricsAndHarness) {
     b.json = ss.str();
     std::string after = http_get(srv.address("http"), "/metrics");
     ASSERT_FALSE(after.empty());
-    double overflow = metric(after, "reactord_kernel_listen_overflows_total") -
-                      metric(before, "reactord_kernel_listen_overflows_total");
-    double drops = metric(after, "reactord_kernel_listen_drops_total") -
-                   metric(before, "reactord_kernel_listen_drops_total");
+    double overflow = metric(after, "reactord_host_listen_overflows_total") -
+                      metric(before, "reactord_host_listen_overflows_total");
+    double drops = metric(after, "reactord_host_listen_drops_total") -
+                   metric(before, "reactord_host_listen_drops_total");
     double failed = b.failures("refused") + b.failures("timeout") + b.failures("reset");
     if (backlog == 4096) {
       EXPECT_EQ(failed, 0) << b.json;

@@ -503,7 +503,7 @@ double sum_family(const Metrics& m, const std::string& family) {
 
 bool wait_server_read(const reactor::SocketAddress& addr, const Metrics& before, size_t bytes,
                       int timeout_ms) {
-  const std::string family = "reactord_bytes_received_total";
+  const std::string family = "reactord_received_bytes_total";
   const double base = sum_family(before, family);
   const double per_scrape = static_cast<double>(scrape_request().size());
   uint64_t deadline = rt::now_ms() + static_cast<uint64_t>(timeout_ms);

@@ -138,7 +138,7 @@ Metrics scrape(const reactor::SocketAddress& addr);
 double value(const Metrics& m, const std::string& key);
 std::string responses_key(int code);                // reactord_http_responses_total{code="N"}
 std::string rejected_key(std::string_view reason);  // ..._rejected_requests_total{reason=".."}
-// Sum over loops of a per-loop family ("reactord_bytes_received_total").
+// Sum over loops of a per-loop family ("reactord_received_bytes_total").
 double sum_family(const Metrics& m, const std::string& family);
 // Polls /metrics until the server has read `bytes` more from clients than it had at `before`
 // (a scrape taken with scrape(); every scrape's own request is accounted for). Bounded.

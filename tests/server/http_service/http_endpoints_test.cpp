@@ -2,6 +2,7 @@
 // POST /echo (Content-Length and chunked, --max-body), HEAD, 404, 405 + Allow, keep-alive rules.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <ctime>
@@ -348,6 +349,11 @@ TEST_P(HttpEndpoints, MetricsExposition) {
     }
     if (line.starts_with("#")) continue;
     std::string name = line.substr(0, line.find_first_of("{ "));
+    // A histogram's samples are its name + _bucket, _sum or _count.
+    for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+      if (!typed.count(name) && name.ends_with(suffix))
+        name.resize(name.size() - suffix.size());
+    }
     EXPECT_TRUE(typed.count(name)) << "sample before its # TYPE: " << line;
     size_t sp = line.rfind(' ');
     ASSERT_NE(sp, std::string::npos) << line;
@@ -368,9 +374,9 @@ TEST_P(HttpEndpoints, MetricsExposition) {
     if (k.starts_with("reactord_connections_active")) active += v;
   EXPECT_GE(active, 1) << "the scraping connection itself is open";
   EXPECT_GE(ht::value(mx, ht::responses_key(200)), 1);
-  EXPECT_TRUE(mx.count("reactord_kernel_listen_overflows_total"));
-  EXPECT_TRUE(mx.count("reactord_kernel_listen_drops_total"));
-  EXPECT_TRUE(mx.count("reactord_kernel_tcp_time_wait_sockets"));
+  EXPECT_TRUE(mx.count("reactord_host_listen_overflows_total"));
+  EXPECT_TRUE(mx.count("reactord_host_listen_drops_total"));
+  EXPECT_TRUE(mx.count("reactord_host_tcp_time_wait_sockets"));
   EXPECT_TRUE(has_prefix("reactord_listener_accept_queue{"));
   bool http_queue = std::any_of(mx.begin(), mx.end(), [&](const auto& kv) {
     return kv.first.starts_with("reactord_listener_accept_queue{") &&
@@ -382,10 +388,55 @@ TEST_P(HttpEndpoints, MetricsExposition) {
     EXPECT_TRUE(mx.count(ht::rejected_key(reason))) << reason;
 
   const std::string backend = reactor::backend_kind_name(GetParam());
-  EXPECT_EQ(ht::value(mx, "reactord_backend_info{backend=\"" + backend + "\"}"), 1);
+  rt::RunResult version = rt::run_process({rt::reactord_path(), "--version"});
+  std::string v = version.out.substr(9, version.out.find('\n') - 9);  // "reactord 0.1.0"
+  EXPECT_EQ(ht::value(mx, "reactord_build_info{version=\"" + v + "\",backend=\"" + backend + "\"}"),
+            1);
   size_t infos = 0;
-  for (const auto& [k, v] : mx) infos += k.starts_with("reactord_backend_info");
-  EXPECT_EQ(infos, 1u) << "exactly one backend_info sample";
+  for (const auto& [k, v] : mx) infos += k.starts_with("reactord_build_info");
+  EXPECT_EQ(infos, 1u) << "exactly one build_info sample";
+
+  // The process_* metrics describe this very process.
+  EXPECT_GT(ht::value(mx, "process_resident_memory_bytes"), 0);
+  EXPECT_GE(ht::value(mx, "process_virtual_memory_bytes"),
+            ht::value(mx, "process_resident_memory_bytes"));
+  EXPECT_GE(ht::value(mx, "process_open_fds"), 3);
+  struct rlimit rl {};
+  ASSERT_EQ(prlimit(server_.pid(), RLIMIT_NOFILE, nullptr, &rl), 0);
+  EXPECT_EQ(ht::value(mx, "process_max_fds"), static_cast<double>(rl.rlim_cur));
+  EXPECT_GE(ht::value(mx, "process_cpu_seconds_total"), 0);
+  const double now = static_cast<double>(time(nullptr));
+  const double started = ht::value(mx, "process_start_time_seconds");
+  EXPECT_GT(started, now - 600);
+  EXPECT_LE(started, now + 1);
+}
+
+// The duration histogram counts each request once: its _count and +Inf bucket move by exactly
+// the requests made (the scrape before them included: a scrape is counted once answered), and
+// its buckets are cumulative.
+TEST_P(HttpEndpoints, RequestDurationHistogramCountsEachRequest) {
+  if (!start()) return;
+  const std::string name = "reactord_http_request_duration_seconds";
+  ht::Metrics before = ht::scrape(addr());
+  Client c(addr());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.roundtrip(ht::get("/plaintext")).ok);
+  ht::Metrics after = ht::scrape(addr());
+  EXPECT_EQ(ht::value(after, name + "_count") - ht::value(before, name + "_count"), 6);
+  EXPECT_EQ(ht::value(after, name + "_bucket{le=\"+Inf\"}"), ht::value(after, name + "_count"));
+  double last = 0;
+  int buckets = 0;
+  for (const auto& [k, v] : after) {
+    if (!k.starts_with(name + "_bucket{")) continue;
+    ++buckets;
+  }
+  EXPECT_EQ(buckets, 11);
+  for (const char* le : {"1.6e-05", "6.4e-05", "0.000256", "0.001024", "0.004096", "0.016384",
+                         "0.065536", "0.262144", "1.048576", "4.194304", "+Inf"}) {
+    double v = ht::value(after, name + "_bucket{le=\"" + std::string(le) + "\"}");
+    EXPECT_GE(v, last) << le;
+    last = v;
+  }
+  EXPECT_TRUE(after.count(name + "_sum"));  // microsecond requests may add nothing to it
 }
 
 TEST_P(HttpEndpoints, MetricsCountersMoveExactly) {
