@@ -170,6 +170,30 @@ TEST_P(ProxyGateTest, LocalIsServedAsThePeer) {
   EXPECT_EQ(headers("accepted"), 0);
 }
 
+// IPv6 all the way: the balancer is ::1 (--proxy-from ::1/128), the clients it names are
+// IPv6 too, and --allow judges them, not ::1.
+TEST_P(ProxyGateTest, Ipv6BalancerAndClients) {
+  rt::Reactord server;
+  [&] {
+    RT_START_REACTORD(server, GetParam(),
+                      {"--threads", "1", "--listen", "echo=[::1]:0", "--proxy-from", "::1/128",
+                       "--allow", "2001:db8:1::/48"});
+  }();
+  if (IsSkipped() || HasFatalFailure()) return;
+  auto talk6 = [&](const std::string& bytes, size_t expect) {
+    std::string error;
+    rt::Fd fd = rt::connect_to(server.address("echo"), 5000, &error);
+    EXPECT_TRUE(fd) << error;
+    EXPECT_TRUE(rt::send_all(fd.get(), bytes, 5000, &error)) << error;
+    return expect == 0 ? rt::recv_until_eof(fd.get(), 5000) : rt::recv_exact(fd.get(), expect, 5000);
+  };
+  EXPECT_EQ(talk6("PROXY TCP6 2001:db8:1::5 2001:db8::1 40000 7\r\nsix", 3).data, "six");
+  EXPECT_EQ(talk6(rt::proxy_v2_tcp6("2001:db8:1::6", 1, "2001:db8::1", 7, "") + "v2", 2).data, "v2");
+  expect_refused(talk6(rt::proxy_v2_tcp6("2001:db8:2::6", 1, "2001:db8::1", 7, "") + "x", 0),
+                 "a client outside --allow");
+  expect_refused(talk6("no header", 0), "no header from the balancer");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ProxyGateTest, testing::ValuesIn(rt::kAllBackends),
                          rt::BackendName());
 
