@@ -39,8 +39,8 @@ RATE = 2000  # requests/s the client offers: steady, and light on a shared 2-cor
 CONNS = 24
 
 
-def sh(*args, check=True, capture=False, timeout=30):
-    r = subprocess.run(args, check=False, timeout=timeout,
+def sh(*args, check=True, capture=False, timeout=30, input_text=None):
+    r = subprocess.run(args, check=False, timeout=timeout, input=input_text,
                        stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
     if check and r.returncode != 0:
@@ -271,6 +271,13 @@ def run(fleet, checks):
         with open(os.path.join(fleet.dir, f"{host}.access.log")) as f:
             clients = {line.split()[1].rsplit(":", 1)[0] for line in f if " /plaintext " in line}
         checks.expect(clients == {CLIENT}, f"1: {host}'s access log names the client: {clients}")
+
+    # echo through the same balancer: the PROXY v2 header is consumed, the bytes come back.
+    client_bin = os.path.join(os.path.dirname(fleet.args.reactord), "reactord-client")
+    echoed = fleet.netns("c", client_bin, f"{BALANCER_FRONT}:7000", capture=True, check=False,
+                         input_text="through the balancer\n")
+    checks.expect(echoed.stdout == "through the balancer\n",
+                  f"1: echo through HAProxy answers byte for byte: {echoed.stdout!r}")
 
     # 2. --deny acts on the address PROXY v2 carries.
     def denied_total():
