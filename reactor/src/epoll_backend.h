@@ -44,7 +44,11 @@ class EpollBackend final : public IoBackend {
     kDeferred = 1 << 3,  // on the deferred list
     kHup = 1 << 4,       // RDHUP/HUP/ERR seen: read to EOF, no short-read shortcut
     kRegistered = 1 << 5,
+    kWide = 1 << 6,  // the last read filled its buffer: read into a chain next (bulk stream)
   };
+  // Buffers one wide read fills (readv): a bulk stream then costs one recv and one send per
+  // kWideBuffers * buffer_size bytes instead of per buffer.
+  static constexpr uint32_t kWideBuffers = 4;
   enum Kind : uint32_t { kConn = 0, kListener = 1, kWatcher = 2 };
 
   static uint64_t tag(Kind k, uint32_t gen, uint32_t index) {
@@ -58,6 +62,8 @@ class EpollBackend final : public IoBackend {
   void conn_event(Connection& c, uint32_t events);
   bool hangup(Connection& c, uint32_t events);
   void do_read(Connection& c);
+  // readv into a chain (kWide), delivered with one flush: > 0 bytes, 0 EOF, or -errno.
+  ssize_t read_wide(Connection& c, uint32_t first_id, size_t* want);
   void do_accept(Listener& l);
   void defer(uint64_t t);
   void run_deferred();
@@ -69,6 +75,8 @@ class EpollBackend final : public IoBackend {
   std::vector<uint64_t> deferred_;
   std::vector<uint64_t> deferred_running_;
   bool starved_ = false;  // the buffer pool refused a read: retry soon, not in a hot spin
+  // Set while read_wide() hands a chain over: its flushes wait until the chain is delivered.
+  Connection* delivering_ = nullptr;
 };
 
 }  // namespace reactor

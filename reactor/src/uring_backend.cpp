@@ -6,7 +6,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "reactor/event_loop.h"
@@ -17,6 +19,18 @@ namespace reactor {
 
 namespace {
 constexpr uint16_t kBufGroup = 0;
+// Whether REACTOR_URING_DISABLE (comma-separated feature names) names `feature`.
+bool disabled(const char* feature) {
+  const char* list = getenv("REACTOR_URING_DISABLE");
+  if (!list) return false;
+  const size_t len = strlen(feature);
+  for (const char* p = list; (p = strstr(p, feature)) != nullptr; p += len) {
+    bool starts = p == list || p[-1] == ',';
+    bool ends = p[len] == '\0' || p[len] == ',';
+    if (starts && ends) return true;
+  }
+  return false;
+}
 uint32_t op_of(uint64_t t) {
   return CompletionTag::op(t);
 }
@@ -66,8 +80,10 @@ bool UringBackend::init(std::string* why) {
       io_uring_params q{};
       q.flags = m.flags;
       err = io_uring_queue_init_params(cfg.uring_entries, &ring_, &q);
+      p.features = q.features;
     }
     if (err == 0) {
+      features_.recv_bundle = (p.features & IORING_FEAT_RECVSEND_BUNDLE) && !disabled("bundle");
       setup_mode_ = m.name;
       defer_taskrun_ = (m.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
       break;
@@ -139,10 +155,16 @@ bool UringBackend::init(std::string* why) {
                           static_cast<unsigned short>(i), mask, static_cast<int>(i));
   io_uring_buf_ring_advance(br_, static_cast<int>(ring_entries_));
   ring_available_ = ring_entries_;
+  ring_pos_.resize(ring_entries_);
+  for (uint32_t i = 0; i < ring_entries_; ++i) ring_pos_[i] = static_cast<uint16_t>(i);
   ring_dirty_.assign(ring_entries_, 0);
   ring_held_.assign(ring_entries_, 0);
   pool.set_scarce_run(first_id_, ring_entries_);
   pool.set_release_hook([this](uint32_t id) { return take_back(id); });
+  REACTOR_LOG_DEBUG("io_uring: %s, receive bundles %s", setup_mode_,
+                    features_.recv_bundle ? "on"
+                    : disabled("bundle")  ? "off (REACTOR_URING_DISABLE)"
+                                          : "off (kernel)");
   return true;
 }
 
@@ -232,9 +254,11 @@ bool UringBackend::take_back(uint32_t id) {
   if (id < first_id_ || id >= first_id_ + ring_entries_) return false;
   ring_held_[id - first_id_] = 0;
   if (ring_dirty_[id - first_id_]) ++ring_dirty_idle_;
+  const int mask = io_uring_buf_ring_mask(ring_entries_);
+  ring_pos_[id - first_id_] = static_cast<uint16_t>((br_->tail + ring_returned_) & mask);
   io_uring_buf_ring_add(br_, loop_.buffers().address(id), loop_.buffers().buffer_size(),
-                        static_cast<unsigned short>(id - first_id_),
-                        io_uring_buf_ring_mask(ring_entries_), static_cast<int>(ring_returned_));
+                        static_cast<unsigned short>(id - first_id_), mask,
+                        static_cast<int>(ring_returned_));
   ++ring_returned_;
   return true;
 }
@@ -302,7 +326,11 @@ bool UringBackend::backed_up(const Connection& c) const {
   // One multishot wake-up can deliver 32 buffers (the kernel's retry cap): under memory
   // pressure everybody receives one buffer at a time, so nobody takes half a megabyte at once.
   if (loop_.memory_pressure()) return true;
-  return loop_.queue(c).bytes() >= kBackedUpBuffers * loop_.buffers().buffer_size();
+  // A peer that stopped reading shows as a send that found its socket full (kWriteWait). A
+  // reply merely in flight is no sign of it: a bulk echo always has one, and going single-shot
+  // then cost a cancel and a re-arm per buffer.
+  return (st(c).bits & kWriteWait) ||
+         loop_.queue(c).bytes() >= kBackedUpBuffers * loop_.buffers().buffer_size();
 }
 
 void UringBackend::memory_pressure(bool on) {
@@ -323,9 +351,21 @@ void UringBackend::arm_recv(Connection& c) {
   // A new connection starts single-shot too: a crowd that connects and floods at once would
   // otherwise take up to 32 buffers per connection per wake-up before any of them had been
   // seen by the loop's budget.
+  const uint32_t cap = loop_.buffers().buffer_size();
   if (!(st(c).bits & kRecvSeen) || backed_up(c)) {
-    io_uring_prep_recv(s, c.fd(), nullptr, loop_.buffers().buffer_size(), 0);
+    io_uring_prep_recv(s, c.fd(), nullptr, cap, 0);
     st(c).bits |= kRecvSingle;
+  } else if ((st(c).bits & kBulk) && features_.recv_bundle) {
+    // A bulk stream: each completion carries a bundle of ring buffers, so the stream costs
+    // one kernel receive, one completion and one send per bundle, not per buffer. A bundle
+    // alone is unbounded (the kernel appends whatever the socket holds: megabytes after a
+    // stall, far past the high-water mark); the multishot's total limit bounds what one arm
+    // may take, after which it ends and the re-arm looks at the queue again.
+    io_uring_prep_recv_multishot(s, c.fd(), nullptr, 0, 0);
+    s->ioprio |= IORING_RECVSEND_BUNDLE;
+    s->file_index = kBundleBuffers * cap;  // = sqe->optlen: IORING_RECV_MULTISHOT_LIMIT
+    st(c).bits |= kRecvBundle;
+    st(c).bits &= ~kRecvSingle;
   } else {
     io_uring_prep_recv_multishot(s, c.fd(), nullptr, 0, 0);
     st(c).bits &= ~kRecvSingle;
@@ -389,6 +429,7 @@ void UringBackend::free_send_ctx(uint32_t i) {
 }
 
 void UringBackend::flush(Connection& c) {
+  if (delivering_ == &c) return;  // deliver() flushes the whole bundle at once
   if (!(st(c).bits & (kSendInFlight | kWriteWait)) && !loop_.queue(c).empty()) submit_send(c);
 }
 
@@ -544,11 +585,7 @@ void UringBackend::handle(io_uring_cqe* cqe) {
   Connection* c = loop_.find(ConnectionId{slot_of(t), gen_of(t)});
   if (!c) {
     // Cannot happen while pending_ops_ keeps the slot alive; if it does, do not leak a buffer.
-    if (flags & IORING_CQE_F_BUFFER) {
-      note_delivered(flags >> 16);
-      loop_.buffers().adopt(first_id_ + (flags >> 16));
-      loop_.buffers().release_id(first_id_ + (flags >> 16));
-    }
+    if (flags & IORING_CQE_F_BUFFER) deliver(nullptr, flags >> 16, res > 0 ? res : 1);
     return;
   }
   switch (op_of(t)) {
@@ -635,17 +672,21 @@ void UringBackend::on_listen_poll_cqe(uint32_t index) {
 
 void UringBackend::on_recv_cqe(Connection& c, int res, uint32_t flags) {
   bool more = flags & IORING_CQE_F_MORE;
+  const bool bundle = st(c).bits & kRecvBundle;
   if (!more) {
-    st(c).bits &= ~(kRecvArmed | kRecvCancel);
+    st(c).bits &= ~(kRecvArmed | kRecvCancel | kRecvBundle);
     --st(c).pending_ops;
   }
   if (res > 0) {
     st(c).bits |= kRecvSeen;
-    if (ring_available_ > 0) --ring_available_;  // an estimate: never below zero
-    note_delivered(flags >> 16);
-    loop_.buffers().adopt(first_id_ + (flags >> 16));
-    Buffer buf(&loop_.buffers(), first_id_ + (flags >> 16), 0, static_cast<uint32_t>(res));
-    if (!c.closed()) loop_.on_received(c, std::move(buf));
+    // A receive that filled a buffer is a bulk stream: bundles from the next receive on (a
+    // multishot one ends here and comes back as a bundle). A short one is back to messages.
+    const bool bulk = static_cast<uint32_t>(res) >= loop_.buffers().buffer_size();
+    if (bulk != ((st(c).bits & kBulk) != 0)) {
+      st(c).bits ^= kBulk;
+      if (bulk && more && features_.recv_bundle) cancel_recv(c);
+    }
+    deliver(&c, flags >> 16, res);
     // Replies started piling up: end the multishot so the re-arm takes one buffer at a time.
     if (more && !c.closed() && backed_up(c)) cancel_recv(c);
   } else if (res == 0) {
@@ -660,12 +701,42 @@ void UringBackend::on_recv_cqe(Connection& c, int res, uint32_t flags) {
       starved_.push_back(tag(kOpRecv, c.id().gen, c.id().slot));
     }
     return;
+  } else if (res == -EINVAL && bundle) {
+    // A kernel with bundles (6.10) but without the multishot limit (6.17) refuses the
+    // limit: bundles would be unbounded there, so this loop does without them.
+    features_.recv_bundle = false;
+    REACTOR_LOG_INFO("io_uring: no multishot receive limit (Linux 6.17); bundles off");
   } else if (res != -ECANCELED) {
     if (!c.closed()) loop_.on_io_error(c, -res);
     return;
   }
   if (!more && !c.closed() && (st(c).bits & kRecvWanted) && !c.has(Connection::kPeerEof))
     arm_recv(c);
+}
+
+// Hands over the ring buffers a receive filled: one, or a bundle of consecutive ring entries
+// starting at `bid`, all full but the last. The bundle's replies go out in one send. Without a
+// connection the buffers just go back.
+void UringBackend::deliver(Connection* c, uint32_t bid, int res) {
+  uint32_t bytes = static_cast<uint32_t>(res);
+  BufferPool& pool = loop_.buffers();
+  const uint32_t cap = pool.buffer_size();
+  const uint32_t count = (bytes + cap - 1) / cap;
+  const uint32_t mask = static_cast<uint32_t>(io_uring_buf_ring_mask(ring_entries_));
+  const uint32_t pos = ring_pos_[bid];
+  ring_available_ -= std::min(ring_available_, count);  // an estimate: never below zero
+  if (count > 1) delivering_ = c;
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t b = i == 0 ? bid : br_->bufs[(pos + i) & mask].bid;
+    uint32_t len = std::min(bytes, cap);
+    bytes -= len;
+    note_delivered(b);
+    pool.adopt(first_id_ + b);
+    Buffer buf(&pool, first_id_ + b, 0, len);
+    if (c && !c->closed()) loop_.on_received(*c, std::move(buf));
+  }
+  delivering_ = nullptr;
+  if (c && count > 1 && !c->closed()) flush(*c);
 }
 
 void UringBackend::on_send_cqe(Connection& c, int res) {

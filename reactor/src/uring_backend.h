@@ -11,6 +11,7 @@
 
 #include "reactor/src/completion_tag.h"
 #include "reactor/src/io_backend.h"
+#include "reactor/src/uring_compat.h"
 
 namespace reactor {
 
@@ -44,6 +45,7 @@ class UringBackend final : public IoBackend {
   void trim_idle() override;
 
   const char* setup_mode() const { return setup_mode_; }
+  const UringFeatures& features() const { return features_; }
   uint32_t ring_buffers() const { return ring_entries_; }
 
  private:
@@ -70,9 +72,14 @@ class UringBackend final : public IoBackend {
     kRecvSeen = 1 << 8,      // a receive completed: the connection may go multishot
     kWriteWait = 1 << 9,     // a POLLOUT poll is armed: the socket buffer was full
     kHupWatch = 1 << 10,     // a poll for ERR/HUP is armed while receiving is stopped
+    kBulk = 1 << 11,         // the last receive filled a buffer: receive bundles
+    kRecvBundle = 1 << 12,   // the armed recv is a limited multishot bundle
   };
-  // Queued buffers' worth of replies from which a connection receives one buffer at a time.
-  static constexpr uint64_t kBackedUpBuffers = 1;
+  // Ring buffers' worth of bytes one bundle arm may take before it ends and is re-armed.
+  static constexpr uint32_t kBundleBuffers = 16;
+  // Queued buffers' worth of replies from which a connection receives one buffer at a time
+  // (a quarter of the default high-water mark: a bulk echo stays below it).
+  static constexpr uint64_t kBackedUpBuffers = 16;
   // Per-connection state, kept in the connection's backend state (reset in add_connection; the
   // slot is not reused before on_closed, which waits for pending_ops to reach zero).
   struct ConnState {
@@ -108,6 +115,7 @@ class UringBackend final : public IoBackend {
   void handle(io_uring_cqe* cqe);
   void on_accept_cqe(uint32_t index, int res, uint32_t flags);
   void on_recv_cqe(Connection& c, int res, uint32_t flags);
+  void deliver(Connection* c, uint32_t bid, int res);
   void on_send_cqe(Connection& c, int res);
   void on_connect_cqe(Connection& c, int res);
   bool unpin(Connection& c);  // false if a ring buffer is still queued
@@ -124,6 +132,9 @@ class UringBackend final : public IoBackend {
   io_uring ring_{};
   bool ring_ok_ = false;
   const char* setup_mode_ = "none";
+  UringFeatures features_;
+  // Set while a bundle's buffers are handed over: its flushes wait until all are delivered.
+  Connection* delivering_ = nullptr;
   // Provided-buffer ring: ids [first_id_, first_id_ + ring_entries_) of the loop's pool.
   io_uring_buf_ring* br_ = nullptr;
   size_t br_bytes_ = 0;
@@ -132,6 +143,9 @@ class UringBackend final : public IoBackend {
   uint32_t ring_returned_ = 0;     // buffers added since the last tail publish
   uint32_t ring_available_ = 0;    // buffers the kernel can still pick (as far as we know)
   std::vector<uint64_t> starved_;  // connections waiting for ring buffers after ENOBUFS
+  // Ring entry each buffer was last added at: a bundle names only its first buffer, the rest
+  // are the entries after it.
+  std::vector<uint16_t> ring_pos_;
   // Ring buffers the kernel filled at least once since their pages were last given back, and
   // which of them are in the kernel's hands right now: idle ones can be trimmed.
   std::vector<uint8_t> ring_dirty_;

@@ -108,4 +108,39 @@ TEST(UringFallback, SetupRefusedAutoComesUpOnEpollAndServes) {
   }
 }
 
+// Receive bundles (Linux 6.10, bounded by the multishot limit of 6.17) carry bulk streams;
+// REACTOR_URING_DISABLE=bundle forces the one-buffer-per-completion path. Both must echo a
+// bulk stream byte for byte, and the switch must really switch.
+TEST(UringFeatures, BundlesOnOrForcedOffEchoBulkByteExact) {
+  if (!reactor::io_uring_compiled_in()) GTEST_SKIP() << "built without liburing";
+  for (bool forced_off : {false, true}) {
+    SCOPED_TRACE(forced_off ? "REACTOR_URING_DISABLE=bundle" : "default");
+    rt::Reactord server;
+    rt::Reactord::Options opts;
+    opts.args = {"--backend", "io_uring", "--threads", "1", "--log-level", "debug",
+                 "--listen", "echo=127.0.0.1:0"};
+    if (forced_off) opts.env = {{"REACTOR_URING_DISABLE", "bundle"}};
+    opts.timeout_ms = 15000;
+    rt::Reactord::StartResult started = server.start(opts);
+    if (started.kind == rt::Reactord::Start::kSkip) GTEST_SKIP() << started.message;
+    ASSERT_EQ(started.kind, rt::Reactord::Start::kReady) << started.message;
+    std::string log = server.child().stderr_text();
+    if (forced_off) {
+      EXPECT_NE(log.find("receive bundles off (REACTOR_URING_DISABLE)"), std::string::npos) << log;
+    } else {
+      EXPECT_NE(log.find("receive bundles o"), std::string::npos) << log;
+      EXPECT_EQ(log.find("REACTOR_URING_DISABLE"), std::string::npos) << log;
+    }
+    std::string e;
+    rt::Fd fd = rt::connect_to(rt::loopback4(server.port("echo")), 5000, &e);
+    ASSERT_TRUE(fd) << e;
+    for (size_t size : {size_t{1} << 20, size_t{3} << 20}) {
+      std::string payload = rt::random_bytes(size, size + forced_off);
+      rt::ExchangeResult x = rt::exchange(fd.get(), payload, payload.size(), 30000);
+      ASSERT_TRUE(x.ok) << x.error;
+      EXPECT_EQ(x.received == payload, true) << "echo of " << size << " bytes differs";
+    }
+  }
+}
+
 }  // namespace
