@@ -149,14 +149,9 @@ bool UringBackend::init(std::string* why) {
     *why = "buffer pool too small for the provided-buffer ring";
     return false;
   }
-  int mask = io_uring_buf_ring_mask(ring_entries_);
-  for (uint32_t i = 0; i < ring_entries_; ++i)
-    io_uring_buf_ring_add(br_, pool.address(first_id_ + i), pool.buffer_size(),
-                          static_cast<unsigned short>(i), mask, static_cast<int>(i));
-  io_uring_buf_ring_advance(br_, static_cast<int>(ring_entries_));
-  ring_available_ = ring_entries_;
   ring_pos_.resize(ring_entries_);
-  for (uint32_t i = 0; i < ring_entries_; ++i) ring_pos_[i] = static_cast<uint16_t>(i);
+  for (uint32_t i = ring_entries_; i-- > 0;) stash_.push_back(static_cast<uint16_t>(i));
+  publish_ring();
   ring_dirty_.assign(ring_entries_, 0);
   ring_held_.assign(ring_entries_, 0);
   pool.set_scarce_run(first_id_, ring_entries_);
@@ -254,13 +249,34 @@ bool UringBackend::take_back(uint32_t id) {
   if (id < first_id_ || id >= first_id_ + ring_entries_) return false;
   ring_held_[id - first_id_] = 0;
   if (ring_dirty_[id - first_id_]) ++ring_dirty_idle_;
-  const int mask = io_uring_buf_ring_mask(ring_entries_);
-  ring_pos_[id - first_id_] = static_cast<uint16_t>((br_->tail + ring_returned_) & mask);
-  io_uring_buf_ring_add(br_, loop_.buffers().address(id), loop_.buffers().buffer_size(),
-                        static_cast<unsigned short>(id - first_id_), mask,
-                        static_cast<int>(ring_returned_));
-  ++ring_returned_;
+  stash_.push_back(static_cast<uint16_t>(id - first_id_));
   return true;
+}
+
+// The kernel takes ring entries in order, so every entry published would be filled (and its
+// first page made resident) once per lap of the ring: 10,000 idle connections that each sent
+// one message left all 1,024 buffers' first pages resident. Returned buffers wait in a LIFO
+// stash instead, and each turn publishes only what the next turn may need (twice what the last
+// one took, at least kMinPublished): the kernel cycles through a few warm buffers and the rest
+// stay untouched, so the ring's resident size follows the bytes in flight. Running short is
+// not an error: ENOBUFS parks the receiver until the next publish (rearm_starved).
+void UringBackend::publish_ring() {
+  const uint32_t want = std::min(ring_entries_, std::max(kMinPublished, 2 * ring_taken_));
+  ring_taken_ = 0;
+  const int mask = io_uring_buf_ring_mask(ring_entries_);
+  const uint32_t cap = loop_.buffers().buffer_size();
+  uint32_t n = 0;
+  while (ring_available_ + n < want && !stash_.empty()) {
+    uint16_t b = stash_.back();
+    stash_.pop_back();
+    ring_pos_[b] = static_cast<uint16_t>((br_->tail + n) & mask);
+    io_uring_buf_ring_add(br_, loop_.buffers().address(first_id_ + b), cap, b, mask,
+                          static_cast<int>(n));
+    ++n;
+  }
+  if (n == 0) return;
+  io_uring_buf_ring_advance(br_, static_cast<int>(n));
+  ring_available_ += n;
 }
 
 io_uring_sqe* UringBackend::sqe() {
@@ -521,13 +537,9 @@ void UringBackend::poll(int timeout_ms) {
     trim_due_ = false;
     if (io_uring_cq_ready(&ring_) == 0) trim_ring_now();
   }
-  // Publish buffers returned during the last turn in one store, then re-arm receivers that
-  // ran dry, then one submit-and-wait for the whole turn's submissions.
-  if (ring_returned_ > 0) {
-    io_uring_buf_ring_advance(br_, static_cast<int>(ring_returned_));
-    ring_available_ += ring_returned_;
-    ring_returned_ = 0;
-  }
+  // Publish what this turn may take (one store), then re-arm receivers that ran dry, then one
+  // submit-and-wait for the whole turn's submissions.
+  publish_ring();
   rearm_starved();
   // Deferred completion work still queued in the kernel: collect it now, do not sleep.
   if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) timeout_ms = 0;
@@ -725,6 +737,7 @@ void UringBackend::deliver(Connection* c, uint32_t bid, int res) {
   const uint32_t mask = static_cast<uint32_t>(io_uring_buf_ring_mask(ring_entries_));
   const uint32_t pos = ring_pos_[bid];
   ring_available_ -= std::min(ring_available_, count);  // an estimate: never below zero
+  ring_taken_ += count;
   if (count > 1) delivering_ = c;
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t b = i == 0 ? bid : br_->bufs[(pos + i) & mask].bid;

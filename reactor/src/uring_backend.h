@@ -77,6 +77,8 @@ class UringBackend final : public IoBackend {
   };
   // Ring buffers' worth of bytes one bundle arm may take before it ends and is re-armed.
   static constexpr uint32_t kBundleBuffers = 16;
+  // Ring entries published at least, whatever the last turn took (see publish_ring).
+  static constexpr uint32_t kMinPublished = 64;
   // Queued buffers' worth of replies from which a connection receives one buffer at a time
   // (a quarter of the default high-water mark: a bulk echo stays below it).
   static constexpr uint64_t kBackedUpBuffers = 16;
@@ -122,6 +124,7 @@ class UringBackend final : public IoBackend {
   void on_listen_poll_cqe(uint32_t index);
   bool take_back(uint32_t id);  // BufferPool release hook
   void note_delivered(uint32_t bid);
+  void publish_ring();
   void trim_ring_now();
   void cancel_everything();
   void rearm_starved();
@@ -140,7 +143,8 @@ class UringBackend final : public IoBackend {
   size_t br_bytes_ = 0;
   uint32_t ring_entries_ = 0;
   uint32_t first_id_ = 0;
-  uint32_t ring_returned_ = 0;     // buffers added since the last tail publish
+  std::vector<uint16_t> stash_;    // returned ring buffers not yet published, warmest last
+  uint32_t ring_taken_ = 0;        // ring buffers delivered since the last publish
   uint32_t ring_available_ = 0;    // buffers the kernel can still pick (as far as we know)
   std::vector<uint64_t> starved_;  // connections waiting for ring buffers after ENOBUFS
   // Ring entry each buffer was last added at: a bundle names only its first buffer, the rest
