@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev liburing-dev
       libsystemd-dev libtomlplusplus-dev valgrind python3 curl procps iproute2 util-linux
       clang libclang-rt-14-dev
-      systemd dpkg-dev file  # systemd-analyze, systemd-socket-activate; cpack -G DEB
+      systemd dpkg-dev file lintian  # systemd-analyze, systemd-socket-activate; cpack -G DEB
       haproxy)               # tests/fleet: the balancer in front of the reactord hosts
 missing=()
 for p in "${pkgs[@]}"; do

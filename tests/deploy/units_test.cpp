@@ -23,12 +23,12 @@ std::string read_file(const std::string& path) {
 }
 
 // Copies the units into `dir` with ExecStart= naming the built binary: verify checks that
-// the command exists and is executable, and /usr/bin/reactord is not installed here.
+// the command exists and is executable, and /usr/sbin/reactord is not installed here.
 void stage_units(const TempDir& dir) {
   for (const char* unit : kUnits) {
     std::string text = read_file(std::string(REACTORD_SOURCE_DIR "/deploy/systemd/") + unit);
     ASSERT_FALSE(text.empty()) << unit;
-    std::string from = "/usr/bin/reactord";
+    std::string from = "/usr/sbin/reactord";
     for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + 1))
       text.replace(at, from.size(), REACTORD_BIN);
     dir.write(unit, text);
@@ -82,7 +82,7 @@ TEST(SystemdUnits, ServiceContract) {
   for (const char* unit : {"reactord.service", "reactord-activated.service"}) {
     std::string text = read_file(std::string(REACTORD_SOURCE_DIR "/deploy/systemd/") + unit);
     SCOPED_TRACE(unit);
-    for (const char* line : {"Type=notify\n", "ExecStart=/usr/bin/reactord", "WatchdogSec=",
+    for (const char* line : {"Type=notify\n", "ExecStart=/usr/sbin/reactord", "WatchdogSec=",
                              "Restart=on-failure\n", "KillSignal=SIGTERM\n", "TimeoutStopSec=20s\n",
                              "ExecReload=/bin/kill -HUP $MAINPID\n", "DynamicUser=yes\n",
                              "SystemCallFilter=@system-service\n", "MemoryDenyWriteExecute=yes\n"})
