@@ -420,8 +420,14 @@ void Server::reload() {
   Options next;
   ParseResult r = load_options(source_, &next);
   if (r.action == ParseResult::kExit) {
-    REACTOR_LOG_ERROR("SIGHUP: reload failed, keeping the settings in force: %s",
-                      bare_message(r.message).c_str());
+    // One error line per fault in the file, each at error priority for `journalctl -p err`.
+    std::string all = bare_message(r.message);
+    for (size_t start = 0; start < all.size();) {
+      size_t end = std::min(all.find('\n', start), all.size());
+      REACTOR_LOG_ERROR("SIGHUP: reload failed, keeping the settings in force: %.*s",
+                        static_cast<int>(end - start), all.data() + start);
+      start = end + 1;
+    }
   } else if (next.config_path.empty() && current_.config_path.empty()) {
     REACTOR_LOG_INFO("SIGHUP: nothing to reload (no config file in use)");
   } else {

@@ -213,6 +213,27 @@ TEST(ConfigFile, CommandLineOverridesTheFile) {
 // SIGHUP re-reads the file. A broken file is rejected as a whole (the server keeps serving
 // with what it had); then idle-timeout 0 (never) -> 1 s: a connection opened before the reload,
 // and idle since, is closed by the server. threads changes too: logged as needing a restart.
+// A file with two faults: two error lines, each whole (under journald a second line of one
+// message would lose its error priority).
+TEST(ConfigReload, EachFaultIsItsOwnErrorLine) {
+  TempDir dir;
+  std::string path = dir.write("r.toml", "listen = [\"echo=127.0.0.1:0\"]\n");
+  rt::Reactord server;
+  RT_START_REACTORD(server, with_config(path));
+  rt::Child& child = server.child();
+  dir.write("r.toml", "listen = [\"echo=127.0.0.1:0\"]\nbogus = 1\npin = \"yes\"\n");
+  child.signal(SIGHUP);
+  ASSERT_TRUE(child.wait_for_stderr(path + ":3: pin:", kWaitMs)) << child.stderr_text();
+  std::vector<std::string> failed;
+  for (const std::string& l : child.stderr_lines())
+    if (l.find("reload failed") != std::string::npos)
+      failed.push_back(l.substr(l.find(" error: ")));
+  const std::string prefix = " error: SIGHUP: reload failed, keeping the settings in force: ";
+  EXPECT_EQ(failed, (std::vector<std::string>{prefix + path + ":2: bogus: unknown key",
+                                              prefix + path + ":3: pin: want true or false"}))
+      << child.stderr_text();
+}
+
 TEST(ConfigReload, SighupAppliesIdleTimeoutToOpenConnections) {
   TempDir dir;
   const std::string head = "listen = [\"echo=127.0.0.1:0\"]\nthreads = 2\n";
