@@ -1,7 +1,9 @@
 // reactord-client: the line client. Reads lines from stdin, sends each non-empty one, prints
-// the reply line. Works from a pipe: printf 'hi\n' | reactord-client 127.0.0.1:7001 -> HI
+// the reply line; a prompt on a terminal; a close by the server is reported at once. Works from
+// a pipe: printf 'hi\n' | reactord-client 127.0.0.1:7001 -> HI
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,7 +11,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <string>
 
 #include "reactor/socket_address.h"
@@ -29,6 +30,96 @@ bool send_all(int fd, const char* p, size_t n) {
   }
   return true;
 }
+
+// Watches the socket and stdin together, so a server that closes or dies is reported at once,
+// not when the next line is typed. On a terminal, a prompt before each line.
+class LineSession {
+ public:
+  LineSession(int fd, const char* name, bool interactive)
+      : fd_(fd), name_(name), interactive_(interactive) {}
+
+  // 0 once stdin ends, 1 when the connection failed or closed first.
+  int run() {
+    prompt();
+    char buf[16384];
+    for (;;) {
+      pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {fd_, POLLIN, 0}};
+      int n = poll(fds, 2, -1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail("poll", errno);
+      // The socket first: an unsolicited close must be reported even while stdin has data.
+      if (fds[1].revents != 0 && !read_socket(buf, sizeof buf)) return 1;
+      if (fds[0].revents == 0) continue;
+      ssize_t r = ::read(STDIN_FILENO, buf, sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        if (!input_.empty() && !send_line(input_)) return 1;  // a last line without newline
+        return 0;
+      }
+      input_.append(buf, static_cast<size_t>(r));
+      size_t nl;
+      while ((nl = input_.find('\n')) != std::string::npos) {
+        std::string line = input_.substr(0, nl);
+        input_.erase(0, nl + 1);
+        if (!send_line(line)) return 1;
+      }
+    }
+  }
+
+ private:
+  void prompt() {
+    if (!interactive_) return;
+    printf("%s> ", name_);
+    fflush(stdout);
+  }
+  int fail(const char* what, int err) {
+    fprintf(stderr, "reactord-client: %s %s: %s\n", what, name_, strerror(err));
+    return 1;
+  }
+  // Reads what the server sent; false (after saying so) when it closed or failed.
+  bool read_socket(char* buf, size_t size) {
+    ssize_t r = ::recv(fd_, buf, size, 0);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+    if (r <= 0) {
+      fprintf(stderr, "%sreactord-client: %s closed the connection%s%s\n", interactive_ ? "\n" : "",
+              name_, r < 0 ? ": " : "", r < 0 ? strerror(errno) : "");
+      return false;
+    }
+    pending_.append(buf, static_cast<size_t>(r));
+    return true;
+  }
+  // Sends one line (CR dropped, empty ones skipped) and prints the reply line; false when the
+  // connection failed or closed before the reply.
+  bool send_line(std::string line) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) {
+      prompt();
+      return true;
+    }
+    line.push_back('\n');
+    if (!send_all(fd_, line.data(), line.size())) {
+      fail("send to", errno);
+      return false;
+    }
+    // The reply is complete at its newline (echo and upper answer byte for byte).
+    char buf[16384];
+    size_t nl;
+    while ((nl = pending_.find('\n')) == std::string::npos) {
+      if (!read_socket(buf, sizeof buf)) return false;
+    }
+    fwrite(pending_.data(), 1, nl + 1, stdout);
+    fflush(stdout);
+    pending_.erase(0, nl + 1);
+    prompt();
+    return true;
+  }
+
+  int fd_;
+  const char* name_;
+  bool interactive_;
+  std::string input_;    // stdin bytes not yet a whole line
+  std::string pending_;  // server bytes not yet printed
+};
 
 }  // namespace
 
@@ -60,35 +151,13 @@ int main(int argc, char** argv) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  std::string line, pending;
-  char buf[16384];
-  while (std::getline(std::cin, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    line.push_back('\n');
-    if (!send_all(fd, line.data(), line.size())) {
-      fprintf(stderr, "reactord-client: send to %s: %s\n", argv[1], strerror(errno));
-      return 1;
-    }
-    // The reply is complete at its newline (echo and upper answer byte for byte).
-    size_t nl;
-    while ((nl = pending.find('\n')) == std::string::npos) {
-      ssize_t r = ::recv(fd, buf, sizeof buf, 0);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) {
-        fprintf(stderr, "reactord-client: %s closed the connection%s%s\n", argv[1],
-                r < 0 ? ": " : "", r < 0 ? strerror(errno) : "");
-        return 1;
-      }
-      pending.append(buf, static_cast<size_t>(r));
-    }
-    fwrite(pending.data(), 1, nl + 1, stdout);
-    fflush(stdout);
-    pending.erase(0, nl + 1);
-  }
+  LineSession session(fd, argv[1], isatty(STDIN_FILENO) == 1);
+  int rc = session.run();
+  if (rc != 0) return rc;
   // Close our side first and wait for the server's FIN: the client, not the server, is the
   // active closer, so TIME_WAIT stays on this side.
   shutdown(fd, SHUT_WR);
+  char buf[4096];
   while (::recv(fd, buf, sizeof buf, 0) > 0) {
   }
   ::close(fd);

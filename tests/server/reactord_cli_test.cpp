@@ -184,6 +184,39 @@ TEST_P(Cli, ClientUpperPrintsExactlyHI) {
   EXPECT_TRUE(r.err.empty()) << r.err;
 }
 
+// The server closes (here: its idle timeout) while the client waits for a typed line: the
+// client says so and exits at once, without waiting for stdin.
+TEST_P(Cli, ClientReportsAServerCloseAtOnce) {
+  RT_START_REACTORD(server_, GetParam(),
+                    {"--listen", "upper=127.0.0.1:0", "--idle-timeout", "0.3"});
+  const std::string addr = server_.address("upper").to_string();
+  rt::Child c;
+  std::string error;
+  ASSERT_TRUE(c.start({.argv = {rt::client_path(), addr}, .stdin_pipe = true}, &error)) << error;
+  ASSERT_TRUE(c.write_stdin("hi\n"));
+  std::optional<int> code = c.wait_exit(10000);  // stdin stays open all along
+  ASSERT_TRUE(code.has_value()) << "still waiting for stdin after the server closed";
+  EXPECT_EQ(*code, 1);
+  EXPECT_EQ(c.stdout_text(), "HI\n");
+  EXPECT_EQ(c.stderr_text(), "reactord-client: " + addr + " closed the connection\n");
+}
+
+// On a terminal (script(1) gives it one) each line is prompted for with the address.
+TEST_P(Cli, ClientPromptsOnATerminal) {
+  if (access("/usr/bin/script", X_OK) != 0) GTEST_SKIP() << "script (util-linux) not installed";
+  RT_START_REACTORD(server_, GetParam(), {"--listen", "upper=127.0.0.1:0"});
+  const std::string addr = server_.address("upper").to_string();
+  rt::RunResult r = rt::run_process(
+      {"/usr/bin/script", "-qec", std::string(rt::client_path()) + " " + addr, "/dev/null"},
+      "abc\n");
+  // The terminal echoes the typed line; the prompt comes before and after the reply.
+  EXPECT_NE(r.out.find(addr + "> "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ABC\r\n" + addr + "> "), std::string::npos) << r.out;
+  // From a pipe there is no prompt.
+  rt::RunResult piped = client({addr}, "abc\n");
+  EXPECT_EQ(piped.out, "ABC\n");
+}
+
 TEST_P(Cli, ClientSkipsEmptyLines) {
   RT_START_REACTORD(server_, GetParam(), {"--listen", "upper=127.0.0.1:0"});
   rt::RunResult r =
