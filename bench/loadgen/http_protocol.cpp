@@ -1,4 +1,5 @@
-// HTTP/1.1 client: keep-alive GETs of one path, responses framed incrementally, statuses counted.
+// HTTP/1.1 client: one request sent again and again with keep-alive, responses framed
+// incrementally, statuses counted.
 #include "bench/loadgen/client_conn.h"
 #include "bench/loadgen/http_response_parser.h"
 #include "bench/loadgen/protocol.h"
@@ -9,9 +10,7 @@ namespace {
 
 class HttpProtocol final : public Protocol {
  public:
-  HttpProtocol(const std::string& host, const std::string& path)
-      // The same minimal request wrk sends, so the two tools load a server identically.
-      : request_("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n") {}
+  explicit HttpProtocol(const std::string& request) : request_(request) {}
 
   size_t request_size() const override { return request_.size(); }
   const char* request(uint64_t) const override { return request_.data(); }
@@ -51,8 +50,8 @@ class HttpProtocol final : public Protocol {
 
 }  // namespace
 
-std::unique_ptr<Protocol> make_http_protocol(const std::string& host, const std::string& path) {
-  return std::make_unique<HttpProtocol>(host, path);
+std::unique_ptr<Protocol> make_http_protocol(const std::string& request) {
+  return std::make_unique<HttpProtocol>(request);
 }
 
 }  // namespace reactord::bench

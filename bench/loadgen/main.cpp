@@ -1,10 +1,12 @@
 // reactord-bench: parse flags, run the measurement (or the ramp's steps), report, set exit status.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "bench/loadgen/options.h"
@@ -51,7 +53,8 @@ int main(int argc, char** argv) {
   std::optional<PatternSet> patterns;
   std::unique_ptr<Protocol> proto;
   if (o.proto == Proto::kHttp) {
-    proto = make_http_protocol(o.target.is_unix() ? "localhost" : o.target_text, o.path);
+    proto =
+        make_http_protocol(http_request_text(o, o.target.is_unix() ? "localhost" : o.target_text));
   } else {
     patterns.emplace(o.size, o.proto == Proto::kUpper);
     proto = make_stream_protocol(*patterns);
@@ -91,11 +94,32 @@ int main(int argc, char** argv) {
     }
   }
   // Anything short of a clean run fails the exit status, so scripts cannot miss it.
-  uint64_t bad = 0, failed_connects = 0, http_errors = 0;
+  uint64_t bad = 0, failed_connects = 0, http_errors = 0, not_2xx = 0, responses = 0;
+  std::vector<uint64_t> by_status;
   for (const StepResult& r : steps) {
     bad += r.stats.errors + r.stats.mismatches;
     failed_connects += r.stats.connect_failures();
     http_errors += r.stats.status_at_least(400) + r.stats.status_other;
+    not_2xx += r.stats.status_at_least(300) + r.stats.status_other +
+               (r.stats.status_at_least(100) - r.stats.status_at_least(200));
+    responses += r.stats.status_at_least(100) + r.stats.status_other;
+    by_status.resize(std::max(by_status.size(), r.stats.status.size()));
+    for (size_t code = 0; code < r.stats.status.size(); ++code)
+      by_status[code] += r.stats.status[code];
+  }
+  if (not_2xx > 0) {
+    // Said in words, not only through the exit status: a wrong path or method looks like a
+    // fast server otherwise.
+    std::string codes;
+    for (size_t code = 100; code < by_status.size(); ++code) {
+      if (by_status[code] && (code < 200 || code >= 300))
+        codes += (codes.empty() ? "" : ", ") + std::to_string(code) + ": " +
+                 std::to_string(by_status[code]);
+    }
+    fprintf(stderr, "reactord-bench: %llu of %llu HTTP responses were not 2xx (%s)\n",
+            static_cast<unsigned long long>(not_2xx), static_cast<unsigned long long>(responses),
+            codes.empty() ? "unparsed status" : codes.c_str());
+    status = 1;
   }
   if (bad + failed_connects + http_errors > 0) {
     if (!last.unreachable)

@@ -5,10 +5,12 @@
 #include "reactor/number_text.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 
 namespace reactord::bench {
@@ -36,6 +38,32 @@ bool parse_ramp(std::string_view text, Options* o) {
   return true;
 }
 
+// http://HOST:PORT[/PATH] (HOST may be [IPV6]); the port defaults to 80.
+bool parse_url(std::string_view url, Options* o, std::string* why) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) {
+    *why = "only http:// URLs are supported";
+    return false;
+  }
+  url.remove_prefix(kScheme.size());
+  size_t slash = url.find('/');
+  std::string_view authority = url.substr(0, slash);
+  std::string path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+  std::string target(authority);
+  bool has_port = authority.starts_with('[') ? authority.find("]:") != std::string_view::npos
+                                             : authority.find(':') != std::string_view::npos;
+  if (!has_port) target += ":80";
+  if (!reactor::SocketAddress::parse(target, &o->target, why)) return false;
+  if (path.find_first_of(" \r\n\t") != std::string::npos) {
+    *why = "the path has spaces";
+    return false;
+  }
+  o->target_text = target;
+  o->proto = Proto::kHttp;
+  o->path = path;
+  return true;
+}
+
 std::string mib_text(uint64_t bytes) {
   char b[32];
   snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
@@ -43,6 +71,35 @@ std::string mib_text(uint64_t bytes) {
 }
 
 }  // namespace
+
+bool parse_duration(std::string_view text, double lo, double hi, double* out) {
+  double scale = 1;
+  if (text.ends_with("ms")) {
+    scale = 0.001;
+    text.remove_suffix(2);
+  } else if (text.ends_with('s')) {
+    text.remove_suffix(1);
+  } else if (text.ends_with('m')) {
+    scale = 60;
+    text.remove_suffix(1);
+  } else if (text.ends_with('h')) {
+    scale = 3600;
+    text.remove_suffix(1);
+  }
+  double v;
+  if (!parse_double(text, 0, hi / scale, &v) || v * scale < lo) return false;
+  *out = v * scale;
+  return true;
+}
+
+std::string http_request_text(const Options& o, const std::string& host) {
+  // Without extras, the same minimal request wrk sends, so the two tools load a server alike.
+  std::string r = o.method + " " + o.path + " HTTP/1.1\r\nHost: " + host + "\r\n";
+  for (const auto& h : o.headers) r += h + "\r\n";
+  if (!o.body.empty() || o.method == "POST" || o.method == "PUT")
+    r += "Content-Length: " + std::to_string(o.body.size()) + "\r\n";
+  return r + "\r\n" + o.body;
+}
 
 uint64_t loop_buffer_bytes() {
   const reactor::LoopConfig lc;
@@ -84,15 +141,22 @@ const char* mode_name(Mode m) {
 
 std::string usage_text() {
   return "usage: reactord-bench --target HOST:PORT|unix:/path --proto echo|upper|http [options]\n"
+         "       reactord-bench [-c CONNS] [-d DURATION] [-t THREADS] [options] "
+         "http://HOST:PORT/PATH\n"
          "\n"
          "Load generator on the reactord reactor: one event loop per thread.\n"
          "\n"
          "  --target ADDR          server address: HOST:PORT, [IPV6]:PORT or unix:/path\n"
          "  --proto P              echo | upper | http (default echo)\n"
          "  --path P               http: request path (default /)\n"
-         "  --conns N              concurrent connections over all threads (default 10)\n"
-         "  --threads N            event loops / threads (default 1)\n"
-         "  --duration S           run S seconds (default 10; per step with --ramp)\n"
+         "  --method M             http: request method (default GET)\n"
+         "  --header 'N: V'        http: an extra header line; repeatable (-H)\n"
+         "  --body TEXT            http: request body (Content-Length is added)\n"
+         "  --body-file FILE       http: request body read from FILE\n"
+         "  --conns N, -c N        concurrent connections over all threads (default 10)\n"
+         "  --threads N, -t N      event loops / threads (default 1)\n"
+         "  --duration D, -d D     run D (seconds, or 10s, 2m, 1h; default 10s; per step\n"
+         "                         with --ramp)\n"
          "  --requests N           stop after exactly N requests completed\n"
          "  --size BYTES           echo/upper request size (default 64; k/m suffixes)\n"
          "  --pipeline D           requests in flight per connection (default 1)\n"
@@ -123,6 +187,7 @@ ParseOutcome parse_options(int argc, char** argv, Options* out) {
     return r;
   };
   bool have_target = false;
+  bool http_only = false;  // --method, --header, --body or --body-file was given
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     std::string_view value;
@@ -136,6 +201,17 @@ ParseOutcome parse_options(int argc, char** argv, Options* out) {
       }
     }
     std::string flag(arg);
+    // wrk's spellings.
+    if (flag == "-c") flag = "--conns";
+    if (flag == "-d") flag = "--duration";
+    if (flag == "-t") flag = "--threads";
+    if (flag == "-H") flag = "--header";
+    if (arg.starts_with("http://")) {
+      std::string why;
+      if (!parse_url(arg, out, &why)) return fail("URL " + std::string(arg) + ": " + why);
+      have_target = true;
+      continue;
+    }
     auto need = [&]() -> bool {
       if (has_value) return true;
       if (i + 1 >= argc) return false;
@@ -161,7 +237,8 @@ ParseOutcome parse_options(int argc, char** argv, Options* out) {
     static constexpr std::string_view kValued[] = {
         "--target",       "--proto",    "--path", "--conns",    "--threads",
         "--duration",     "--requests", "--size", "--pipeline", "--rate",
-        "--connect-rate", "--ramp",     "--json", "--warmup",   "--connect-timeout"};
+        "--connect-rate", "--ramp",     "--json", "--warmup",   "--connect-timeout",
+        "--method",       "--header",   "--body", "--body-file"};
     bool known = false;
     for (auto k : kValued) known = known || k == flag;
     if (!known) return fail("unknown flag " + flag);
@@ -197,7 +274,8 @@ ParseOutcome parse_options(int argc, char** argv, Options* out) {
       if (!parse_int(value, 1, 1024, &n)) return bad("expected 1..1024");
       out->threads = static_cast<int>(n);
     } else if (flag == "--duration") {
-      if (!parse_double(value, 0.001, 86400 * 365, &d)) return bad("expected seconds > 0");
+      if (!parse_duration(value, 0.001, 86400 * 365, &d))
+        return bad("expected a duration > 0 (seconds, or with s, m or h: 10s, 2m)");
       out->duration_s = d;
       out->duration_set = true;
     } else if (flag == "--requests") {
@@ -221,14 +299,40 @@ ParseOutcome parse_options(int argc, char** argv, Options* out) {
     } else if (flag == "--json") {
       out->json_path = std::string(value);
     } else if (flag == "--warmup") {
-      if (!parse_double(value, 0, 86400, &d)) return bad("expected seconds >= 0");
+      if (!parse_duration(value, 0, 86400, &d)) return bad("expected a duration >= 0");
       out->warmup_s = d;
+    } else if (flag == "--method") {
+      if (value.empty() ||
+          value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string_view::npos)
+        return bad("expected an upper-case method such as GET or POST");
+      out->method = std::string(value);
+      http_only = true;
+    } else if (flag == "--header") {
+      size_t colon = value.find(':');
+      if (colon == std::string_view::npos || colon == 0 ||
+          value.find_first_of("\r\n") != std::string_view::npos)
+        return bad("expected 'Name: value' on one line");
+      out->headers.emplace_back(value);
+      http_only = true;
+    } else if (flag == "--body") {
+      out->body = std::string(value);
+      http_only = true;
+    } else if (flag == "--body-file") {
+      FILE* f = fopen(std::string(value).c_str(), "rb");
+      if (!f) return fail("--body-file " + std::string(value) + ": " + strerror(errno));
+      out->body.clear();
+      char buf[65536];
+      for (size_t got; (got = fread(buf, 1, sizeof buf, f)) > 0;) out->body.append(buf, got);
+      fclose(f);
+      http_only = true;
     } else if (flag == "--connect-timeout") {
       if (!parse_double(value, 0.001, 86400, &d)) return bad("expected seconds > 0");
       out->connect_timeout_s = d;
     }
   }
-  if (!have_target) return fail("--target is required");
+  if (!have_target) return fail("--target (or an http:// URL) is required");
+  if (http_only && out->proto != Proto::kHttp)
+    return fail("--method, --header, --body and --body-file are for --proto http");
   if (out->churn && out->pipeline > 1)
     return fail("--pipeline: a churn connection carries exactly one request");
   if (out->churn && out->rate > 0) return fail("--rate cannot be combined with --churn");

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "reactor/socket_address.h"
 
@@ -21,6 +23,10 @@ struct Options {
   reactor::SocketAddress target;
   Proto proto = Proto::kEcho;
   std::string path = "/";
+  // HTTP request: method, extra header lines ("Name: value"), body (Content-Length is added).
+  std::string method = "GET";
+  std::vector<std::string> headers;
+  std::string body;
   int conns = 10;
   int threads = 1;
   double duration_s = 10;
@@ -58,8 +64,17 @@ struct ParseOutcome {
   std::string message;  // usage (stdout) or the one-line error (stderr)
 };
 
-// Parses argv (--flag VALUE or --flag=VALUE). A bad flag yields one line that names it.
+// Parses argv (--flag VALUE or --flag=VALUE), and wrk's forms: a URL argument
+// (http://HOST:PORT/PATH sets --target, --proto http and --path), -c/-d/-t for
+// --conns/--duration/--threads, durations with s, m or h. A bad flag yields one line that
+// names it.
 ParseOutcome parse_options(int argc, char** argv, Options* out);
+
+// The HTTP request every connection sends: `o`'s method, path, headers and body, Host `host`.
+std::string http_request_text(const Options& o, const std::string& host);
+
+// "10s" -> 10, "2m" -> 120, "1h" -> 3600, "1.5" -> 1.5 (seconds without a suffix).
+bool parse_duration(std::string_view text, double lo, double hi, double* out);
 std::string usage_text();
 
 }  // namespace reactord::bench

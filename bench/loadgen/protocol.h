@@ -35,7 +35,7 @@ class Protocol {
 
 // echo (upper == false) and upper: fixed-size replies verified byte for byte.
 std::unique_ptr<Protocol> make_stream_protocol(const PatternSet& patterns);
-// GET `path` with keep-alive; `host` is the Host header value.
-std::unique_ptr<Protocol> make_http_protocol(const std::string& host, const std::string& path);
+// Sends `request` (http_request_text) over keep-alive connections, again and again.
+std::unique_ptr<Protocol> make_http_protocol(const std::string& request);
 
 }  // namespace reactord::bench

@@ -1,7 +1,11 @@
 // reactord-bench's flags: defaults, both value forms, and one clear error per bad flag.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/loadgen/options.h"
@@ -116,6 +120,91 @@ TEST(BenchOptions, InFlightBeyondTheClientBuffersIsRefused) {
     Options o;
     ParseOutcome r = parse(args, &o);
     EXPECT_TRUE(r.run) << r.message;
+  }
+}
+
+// wrk's command line works as is: a URL, -c/-d/-t, durations with suffixes.
+TEST(BenchOptions, WrkStyle) {
+  Options o;
+  ParseOutcome r =
+      parse({"-c", "100", "-d", "10s", "-t", "2", "http://127.0.0.1:8080/plaintext"}, &o);
+  ASSERT_TRUE(r.run) << r.message;
+  EXPECT_EQ(o.conns, 100);
+  EXPECT_DOUBLE_EQ(o.duration_s, 10);
+  EXPECT_EQ(o.threads, 2);
+  EXPECT_EQ(o.proto, Proto::kHttp);
+  EXPECT_EQ(o.path, "/plaintext");
+  EXPECT_EQ(o.target_text, "127.0.0.1:8080");
+  EXPECT_EQ(o.target.port(), 8080);
+
+  Options bare;
+  ASSERT_TRUE(parse({"http://127.0.0.1"}, &bare).run);
+  EXPECT_EQ(bare.path, "/");  // the default HTTP path
+  EXPECT_EQ(bare.target.port(), 80);
+  Options v6;
+  ASSERT_TRUE(parse({"http://[::1]:9000/x?y=1"}, &v6).run);
+  EXPECT_EQ(v6.target.port(), 9000);
+  EXPECT_EQ(v6.path, "/x?y=1");
+  Options https;
+  ParseOutcome bad = parse({"https://127.0.0.1/"}, &https);
+  EXPECT_FALSE(bad.run);
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
+TEST(BenchOptions, DurationSuffixes) {
+  const std::pair<const char*, double> cases[] = {{"10", 10},   {"10s", 10},    {"2m", 120},
+                                                  {"1h", 3600}, {"500ms", 0.5}, {"1.5m", 90}};
+  for (const auto& [text, seconds] : cases) {
+    double d = -1;
+    EXPECT_TRUE(parse_duration(text, 0.001, 1e9, &d)) << text;
+    EXPECT_DOUBLE_EQ(d, seconds) << text;
+  }
+  double d;
+  for (const char* text : {"", "s", "10x", "-1s", "2mm"})
+    EXPECT_FALSE(parse_duration(text, 0.001, 1e9, &d)) << text;
+  Options o;
+  ASSERT_TRUE(parse({"--target", "127.0.0.1:1", "--duration", "2m", "--warmup", "5s"}, &o).run);
+  EXPECT_DOUBLE_EQ(o.duration_s, 120);
+  EXPECT_DOUBLE_EQ(o.warmup_s, 5);
+}
+
+TEST(BenchOptions, HttpRequestFromMethodHeadersAndBody) {
+  Options o;
+  ASSERT_TRUE(parse({"http://127.0.0.1:8080/plaintext"}, &o).run);
+  EXPECT_EQ(http_request_text(o, "127.0.0.1:8080"),
+            "GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n");  // what wrk sends
+
+  Options p;
+  ASSERT_TRUE(parse({"--method", "POST", "--header", "X-A: 1", "-H", "X-B: two", "--body", "hello",
+                     "http://127.0.0.1:8080/echo"},
+                    &p)
+                  .run);
+  EXPECT_EQ(http_request_text(p, "h"),
+            "POST /echo HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-B: two\r\nContent-Length: 5\r\n\r\n"
+            "hello");
+
+  char path[] = "/tmp/bench-body-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "from\nfile", 9), 9);
+  close(fd);
+  Options f;
+  ASSERT_TRUE(parse({"--method", "PUT", "--body-file", path, "http://127.0.0.1/u"}, &f).run);
+  unlink(path);
+  EXPECT_EQ(f.body, "from\nfile");
+  EXPECT_EQ(http_request_text(f, "h"),
+            "PUT /u HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\nfrom\nfile");
+
+  for (std::vector<std::string> args : {
+           std::vector<std::string>{"--target", "127.0.0.1:1", "--method", "POST"},  // not http
+           std::vector<std::string>{"http://127.0.0.1/", "--method", "post"},
+           std::vector<std::string>{"http://127.0.0.1/", "--header", "no colon"},
+           std::vector<std::string>{"http://127.0.0.1/", "--body-file", "/nonexistent/body"},
+       }) {
+    Options e;
+    ParseOutcome r = parse(args, &e);
+    EXPECT_FALSE(r.run) << args[2];
+    EXPECT_EQ(r.exit_code, 2) << args[2];
   }
 }
 
