@@ -5,6 +5,7 @@ pkgs=(cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev libur
       libsystemd-dev libtomlplusplus-dev valgrind python3 curl procps iproute2 util-linux
       clang libclang-rt-14-dev
       systemd dpkg-dev file lintian  # systemd-analyze, systemd-socket-activate; cpack -G DEB
+      systemd-container debootstrap  # tests/deploy/systemd: Debian 12 booted under systemd-nspawn
       haproxy)               # tests/fleet: the balancer in front of the reactord hosts
 missing=()
 for p in "${pkgs[@]}"; do
