@@ -257,7 +257,11 @@ bool EpollBackend::hangup(Connection& c, uint32_t events) {
     // send that would find out: end it now rather than hold its memory until it times out.
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(c.fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = ECONNRESET;
+    const bool asked = getsockopt(c.fd(), SOL_SOCKET, SO_ERROR, &err, &len) == 0;
+    // No error: a HUP from both FINs (ours by shutdown_write, then the peer's). A protocol
+    // that paused reading itself reads what the peer sent before its FIN when it resumes.
+    if (asked && err == 0 && c.has(Connection::kUserPaused)) return true;
+    if (!asked || err == 0) err = ECONNRESET;
     loop_.on_io_error(c, err);
     return false;
   }

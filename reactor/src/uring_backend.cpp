@@ -415,9 +415,12 @@ void UringBackend::on_hup_poll_cqe(Connection& c, int res) {
   if (res & POLLERR) {
     if (st(c).bits & (kSendInFlight | kWriteWait)) return;  // the send will tell
     loop_.on_io_error(c, ECONNRESET);
-  } else if (res & POLLHUP) {  // both directions shut (our FIN and the peer's): an end
+  } else if ((res & POLLHUP) && !c.has(Connection::kUserPaused)) {
+    // Both directions shut (our FIN and the peer's): an end. Not for a protocol that paused
+    // reading itself after a half-close (a proxy whose other side is slow): what the peer sent
+    // before its FIN is still unread, and it reads it once it resumes.
     loop_.on_peer_eof(c);
-  } else if (res & POLLRDHUP) {
+  } else if (res & (POLLRDHUP | POLLHUP)) {
     loop_.on_peer_fin_while_paused(c);
   }
 }
