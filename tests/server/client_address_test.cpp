@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "reactor/backend_kind.h"
+
 #include <string>
 
 #include "reactor/connection.h"
@@ -34,6 +36,10 @@ class AddressHandler final : public reactor::ConnectionHandler {
 
 class ClientAddress : public testing::TestWithParam<BackendKind> {
  protected:
+  void SetUp() override {
+    if (GetParam() == BackendKind::kIoUring && !reactor::io_uring_compiled_in())
+      GTEST_SKIP() << "built without liburing";
+  }
   std::string ask(const std::string& what) {
     std::string error;
     rt::Fd fd = rt::connect_to(server_.address("echo"), 5000, &error);
