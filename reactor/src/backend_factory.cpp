@@ -4,9 +4,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "reactor/src/epoll_backend.h"
 #include "reactor/connection.h"
 #include "reactor/event_loop.h"
+#include "reactor/src/epoll_backend.h"
 #include "reactor/src/io_backend.h"
 #ifdef REACTOR_HAVE_URING
 #include "reactor/src/uring_backend.h"

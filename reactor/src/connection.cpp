@@ -2,8 +2,8 @@
 #include "reactor/connection.h"
 
 #include "reactor/event_loop.h"
-#include "reactor/src/io_backend.h"
 #include "reactor/log.h"
+#include "reactor/src/io_backend.h"
 
 namespace reactor {
 
@@ -44,8 +44,9 @@ void Connection::send(const void* data, size_t len) {
     len = wq_.bytes() - before;
     if (!ok) {
       loop_->stats().write_queue_bytes.add(len);
-      REACTOR_LOG_ERROR("buffer pool exhausted (%zu buffers) and nothing to reclaim; aborting fd %d",
-                loop_->buffers().max_buffers(), fd_);
+      REACTOR_LOG_ERROR(
+          "buffer pool exhausted (%zu buffers) and nothing to reclaim; aborting fd %d",
+          loop_->buffers().max_buffers(), fd_);
       abort(true);
       return;
     }

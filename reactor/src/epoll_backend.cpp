@@ -12,8 +12,8 @@
 #include <string>
 
 #include "reactor/event_loop.h"
-#include "reactor/src/fd_pressure.h"
 #include "reactor/log.h"
+#include "reactor/src/fd_pressure.h"
 
 namespace reactor {
 
@@ -322,7 +322,8 @@ void EpollBackend::do_read(Connection& c) {
     loop_.on_io_error(c, static_cast<int>(-n));
     return;
   }
-  defer(tag(kConn, c.id().gen, c.id().slot));  // still readable: continue next turn, after the others
+  defer(
+      tag(kConn, c.id().gen, c.id().slot));  // still readable: continue next turn, after the others
 }
 
 // A bulk stream's read: readv into a chain of up to kWideBuffers pool buffers (*want = their
@@ -334,8 +335,7 @@ ssize_t EpollBackend::read_wide(Connection& c, uint32_t first_id, size_t* want) 
   iovec iov[kWideBuffers];
   ids[0] = first_id;
   uint32_t count = 1;
-  while (count < kWideBuffers && (ids[count] = pool.acquire_id()) != BufferPool::kInvalid)
-    ++count;
+  while (count < kWideBuffers && (ids[count] = pool.acquire_id()) != BufferPool::kInvalid) ++count;
   for (uint32_t i = 0; i < count; ++i) iov[i] = {pool.address(ids[i]), cap};
   *want = static_cast<size_t>(count) * cap;
   ssize_t n = ::readv(c.fd(), iov, static_cast<int>(count));

@@ -14,10 +14,10 @@
 
 #include "reactor/admission.h"
 #include "reactor/clock.h"
-#include "reactor/src/completion_tag.h"
-#include "reactor/src/fd_pressure.h"
 #include "reactor/handler.h"
 #include "reactor/log.h"
+#include "reactor/src/completion_tag.h"
+#include "reactor/src/fd_pressure.h"
 
 namespace reactor {
 
@@ -527,8 +527,8 @@ bool EventLoop::pausable(const Connection& c) const {
 // instead; what is left is bounded by the socket's receive buffer, and the protocol then
 // sees the end and closes.
 void EventLoop::on_peer_fin_while_paused(Connection& c) {
-  if (c.closed() || !c.has(Connection::kPaused) || !c.wq_.empty() ||
-      c.has(Connection::kClosing) || c.has(Connection::kUserPaused))
+  if (c.closed() || !c.has(Connection::kPaused) || !c.wq_.empty() || c.has(Connection::kClosing) ||
+      c.has(Connection::kUserPaused))
     return;
   c.set(Connection::kFinPending);
   c.clear(Connection::kPaused);

@@ -5,9 +5,9 @@
 #include <algorithm>
 
 #include "reactor/event_loop.h"
-#include "reactor/src/io_backend.h"
 #include "reactor/handler.h"
 #include "reactor/log.h"
+#include "reactor/src/io_backend.h"
 
 namespace reactor {
 

@@ -12,8 +12,8 @@
 #include <cstring>
 
 #include "reactor/event_loop.h"
-#include "reactor/src/fd_pressure.h"
 #include "reactor/log.h"
+#include "reactor/src/fd_pressure.h"
 
 namespace reactor {
 

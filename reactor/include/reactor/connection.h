@@ -134,7 +134,7 @@ class Connection : public TimerNode {
   // here, typed and owned by the backend through LoopPort::backend_state<T>() (loop_port.h).
   static constexpr size_t kBackendStateBytes = 8;
   alignas(8) unsigned char backend_state_[kBackendStateBytes] = {};
-  uint32_t lru_prev_ = UINT32_MAX;     // reclaimable list, by slot
+  uint32_t lru_prev_ = UINT32_MAX;  // reclaimable list, by slot
   uint32_t lru_next_ = UINT32_MAX;
 };
 

@@ -26,7 +26,7 @@ void set_log_sink(LogSink sink, void* context);
 
 void log_line(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define REACTOR_LOG_AT(level, ...)                                              \
+#define REACTOR_LOG_AT(level, ...)                                           \
   do {                                                                       \
     if (static_cast<int>(level) >= static_cast<int>(::reactor::log_level())) \
       ::reactor::log_line(level, __VA_ARGS__);                               \
