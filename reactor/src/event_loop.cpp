@@ -60,7 +60,7 @@ EventLoop::EventLoop(const LoopConfig& config, const LoopHooks& hooks)
   trim_timer_.loop = this;
   trim_timer_.set_callback(&EventLoop::on_trim_timer);
   after_turn_memory();  // gauges and pressure_mark_ from the config
-  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  fd_pressure::add_spare();
   if (config_.admission) admission_index_ = config_.admission->attach(this);
 }
 
@@ -107,7 +107,7 @@ EventLoop::~EventLoop() {
     for (uint32_t i = 0; i < kChunk; ++i) chunk[i].cancel();
   }
   backend_.reset();
-  if (reserve_fd_ >= 0) ::close(reserve_fd_);
+  fd_pressure::remove_spare();
 }
 
 void EventLoop::run() {
@@ -201,6 +201,10 @@ Connection& EventLoop::alloc_connection(int fd, ConnectionHandler* handler) {
 }
 
 void EventLoop::on_accepted(Listener& l, int fd) {
+  if (fd_pressure::active(now_ms_) && !fd_pressure::keep_accepted(fd)) {
+    stats_.rejected_emfile.add();  // it became the spare another loop's shed had given up
+    return;
+  }
   // Accepted while the drain begins (an io_uring accept completing after the listener was
   // closed, say): the client's connection is established and it is waiting for us. Serve it
   // like the others the drain lets finish, never close it unanswered.
@@ -406,30 +410,13 @@ bool EventLoop::on_accept_error(Listener& l, int err) {
     case EMFILE:
     case ENFILE: {
       // Linux reserves the descriptor before it looks at the queue, so EMFILE does not even
-      // say a connection is waiting. Use the spare descriptor to find out: shed the
-      // connection at the head of the queue (counted), or learn that the queue is empty and
-      // stop trying until the listener reports a new arrival - retrying would spin.
-      bool shed = false;
-      std::lock_guard<std::mutex> guard(fd_pressure::lock());
-      fd_pressure::note(now_ms_);
-      if (reserve_fd_ < 0) reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (reserve_fd_ >= 0) {
-        ::close(reserve_fd_);
-        reserve_fd_ = -1;
-        int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd >= 0) {
-          ::close(fd);
-          stats_.rejected_emfile.add();
-          shed = true;
-        }
-        reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      }
-      if (reserve_fd_ < 0) {
-        stats_.rejected_emfile.add();
-        pause_accept(l);  // no spare: back off and let closes free descriptors
-        return false;
-      }
-      return shed;
+      // say a connection is waiting. Use a spare descriptor to find out: shed the connection
+      // at the head of the queue (counted), or learn that the queue is empty and stop trying
+      // until the listener reports a new arrival - retrying would spin.
+      const int shed = fd_pressure::shed(l.fd, now_ms_);
+      if (shed != 0) stats_.rejected_emfile.add();
+      if (shed < 0) pause_accept(l);  // no spare: back off and let closes free descriptors
+      return shed > 0;
     }
     case ENOBUFS:
     case ENOMEM:
@@ -458,7 +445,6 @@ void EventLoop::on_accept_resume(TimerNode* node) {
   EventLoop* self = static_cast<AcceptResumeTimer*>(node)->loop;
   // Accepts held for a waiting newcomer resume when it is admitted (release_accepts).
   if (self->draining_ || self->accepts_held_) return;
-  if (self->reserve_fd_ < 0) self->reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   for (auto& l : self->listeners_) {
     if (l->fd >= 0 && !l->accepting) self->backend_->start_accept(*l);
   }

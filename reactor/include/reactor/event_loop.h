@@ -258,7 +258,6 @@ class EventLoop {
   uint64_t shed_log_ms_ = 0;               // last "memory budget exceeded" log line
   uint64_t shed_unlogged_ = 0;             // connections shed since
   uint64_t shed_largest_ = 0;
-  int reserve_fd_ = -1;  // spare descriptor: released to accept-and-close under EMFILE
   struct Parked {
     int fd;
     uint16_t listener;
