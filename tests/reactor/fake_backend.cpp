@@ -199,6 +199,24 @@ void FakeNet::complete_connect(int fd, int err) {
   if (Connection* c = conn(fd)) backend_->port().on_connected(*c, err);
 }
 
+void FakeNet::receive_in_flight(int fd, std::string_view bytes) {
+  Connection* c = conn(fd);
+  if (c == nullptr) throw std::logic_error("no connection");
+  reactor::BufferPool& pool = backend_->port().buffers();
+  reactor::Buffer b = pool.acquire();
+  if (!b || bytes.size() > pool.buffer_size()) throw std::logic_error("one buffer's worth");
+  memcpy(b.data(), bytes.data(), bytes.size());
+  b.set_range(0, static_cast<uint32_t>(bytes.size()));
+  backend_->port().on_received(*c, std::move(b));
+}
+
+void FakeNet::eof_in_flight(int fd) {
+  FakeSocket& s = sock(fd);
+  s.peer_fin = true;
+  s.fin_delivered = true;
+  if (Connection* c = conn(fd)) backend_->port().on_peer_eof(*c);
+}
+
 FakeSocket& FakeNet::sock(int fd) {
   return sockets_[fd];
 }
