@@ -602,9 +602,12 @@ void EventLoop::on_sent(Connection& c, size_t n) {
       if (c.wq_.bytes() <= resume_mark(c)) resume_reading(c);
     } else if (c.wq_.bytes() <= config_.low_water) {
       c.clear(Connection::kWantWritable);
-      c.set(Connection::kInCallback);
-      c.handler_->on_writable(c);
-      c.clear(Connection::kInCallback);
+      // Not owed to a connection that is closing: it asked for no more (or is being shed).
+      if (!(c.flags_ & (Connection::kClosing | Connection::kAbortPending))) {
+        c.set(Connection::kInCallback);
+        c.handler_->on_writable(c);
+        c.clear(Connection::kInCallback);
+      }
     }
   }
   if (c.flags_ & (Connection::kClosing | Connection::kFinWanted)) finish_close_if_ready(c);

@@ -529,6 +529,33 @@ TEST_F(FakeLoop, OnWritableReachesAHalfClosedConnectionWhoseQueueDrains) {
   EXPECT_EQ(net.sock(fd).wire, reply);
 }
 
+TEST_F(FakeLoop, OnWritableSkipsAConnectionThatIsClosing) {
+  config.high_water = 64 * 1024;
+  config.low_water = 16 * 1024;
+  make_loop();
+  const std::string reply(100 * 1024, 'h');
+  handler.data_fn = [](Connection&, const std::string&) {};
+  handler.peer_closed_fn = [&](Connection& c) {
+    c.send(reply);  // not paced (the peer is done): on_writable would be owed ...
+    c.close();      // ... but the connection is closing: no callback but on_close
+  };
+  int fd = -1;
+  net.step([&] {
+    fd = net.accept();
+    net.set_window(fd, 0);
+  });
+  net.step([&] {
+    net.send(fd, "req");
+    net.fin(fd);
+  });
+  net.step([&] { net.set_window(fd, SIZE_MAX); });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:req", "peer_closed", "close"}));
+  EXPECT_EQ(net.sock(fd).wire, reply);
+  EXPECT_TRUE(net.sock(fd).closed);
+}
+
 // io_uring's multishot receive can complete after pause_reading() (the cancel is still on
 // its way): the loop holds those bytes, and the EOF behind them, until resume_reading().
 TEST_F(FakeLoop, BytesReceivedAfterPauseWaitInTheLoopUntilResume) {
