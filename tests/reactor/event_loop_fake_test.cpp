@@ -53,6 +53,9 @@ struct Recorder : reactor::ConnectionHandler {
   }
   void on_error(Connection&, int err) override { events.push_back("error:" + std::to_string(err)); }
   void on_close(Connection&) override { events.push_back("close"); }
+  void on_connect_failed(Connection&, int err) override {
+    events.push_back("connect_failed:" + std::to_string(err));
+  }
   size_t count(const std::string& e) const {
     size_t n = 0;
     for (const auto& x : events) n += x == e;
@@ -649,6 +652,152 @@ TEST_F(FakeLoop, CloseWhilePausedDropsTheHeldBytesAndKeepsTheHeldEof) {
   EXPECT_EQ(loop->memory_used(), 0u);
   EXPECT_TRUE(net.sock(fd).closed);
   EXPECT_FALSE(net.sock(fd).shut_wr) << "the peer's FIN was held: our close is the passive one";
+}
+
+reactor::SocketAddress upstream() {
+  reactor::SocketAddress a;
+  std::string error;
+  if (!reactor::SocketAddress::parse("127.0.0.1:9", &a, &error)) ADD_FAILURE() << error;
+  return a;  // never dialled: the fake backend only records the connect
+}
+
+TEST_F(FakeLoop, ClientConnectOpensOnSuccessThenExchanges) {
+  make_loop();
+  Connection* conn = nullptr;
+  int fd = -1;
+  net.step([&] {
+    conn = loop->connect(upstream(), &handler);
+    ASSERT_NE(conn, nullptr);
+    fd = conn->fd();
+    EXPECT_EQ(net.sock(fd).connect_pending, 1);
+    EXPECT_TRUE(handler.events.empty()) << "nothing until the connect completes";
+    conn->send("hello");  // queued while connecting, sent once connected
+  });
+  net.step([&] {
+    EXPECT_FALSE(net.sock(fd).receiving);
+    EXPECT_EQ(net.sock(fd).wire, "") << "nothing is written before the connect completes";
+    net.complete_connect(fd, 0);
+    EXPECT_TRUE(net.sock(fd).receiving) << "reading starts after on_open";
+  });
+  net.step([&] { net.send(fd, "world"); });
+  net.step([&] { net.fin(fd); });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:world", "peer_closed", "close"}));
+  EXPECT_EQ(net.sock(fd).wire, "helloworld");
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_FALSE(net.sock(fd).reset);
+  EXPECT_EQ(loop->stats().accepted.get(), 0u) << "a client connection is not an accept";
+  EXPECT_EQ(loop->connection_count(), 0u);
+}
+
+TEST_F(FakeLoop, ClientConnectFailureReportsThenCloses) {
+  make_loop();
+  int fd = -1;
+  net.step([&] { fd = loop->connect(upstream(), &handler)->fd(); });
+  net.step([&] { net.complete_connect(fd, ECONNREFUSED); });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"connect_failed:" + std::to_string(ECONNREFUSED), "close"}));
+  EXPECT_EQ(net.sock(fd).receive_starts, 0);
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_EQ(loop->connection_count(), 0u);
+}
+
+TEST_F(FakeLoop, ClientAbortedWhileConnectingHearsEcanceledOnce) {
+  make_loop();
+  int fd = -1;
+  net.step([&] {
+    Connection* c = loop->connect(upstream(), &handler);
+    fd = c->fd();
+    c->abort();
+  });
+  net.step([&] { net.complete_connect(fd, 0); });  // the kernel's answer, after the abort
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"connect_failed:" + std::to_string(ECANCELED), "close"}));
+  EXPECT_EQ(net.sock(fd).receive_starts, 0);
+}
+
+// Above 3/4 of the budget the connection holding the most stops being read; past the budget it
+// is closed with RST, not the connection whose send asked for the memory.
+TEST_F(FakeLoop, MemoryBudgetPausesThenShedsTheBiggestHolderNotTheAsker) {
+  config.buffer_size = 4096;
+  config.buffer_memory = 64 * 1024;  // pressure above 48 KiB; a heavy holder has > 16 KiB
+  make_loop();
+  handler.data_fn = [](Connection& c, const std::string& d) {
+    c.send(std::string(d == "a" ? 40 * 1024 : d == "b" ? 12 * 1024 : 20 * 1024, d[0]));
+  };
+  int a = -1, b = -1;
+  net.step([&] {
+    a = net.accept();
+    b = net.accept();
+    net.set_window(a, 0);  // neither peer reads
+    net.set_window(b, 0);
+  });
+  net.step([&] { net.send(a, "a"); });  // 40 KiB queued: under the pressure mark
+  net.step([&] {
+    EXPECT_FALSE(loop->memory_pressure());
+    net.send(b, "b");  // +12 KiB = 52 KiB: pressure
+  });
+  net.step([&] {
+    EXPECT_TRUE(loop->memory_pressure());
+    EXPECT_FALSE(net.sock(a).receiving) << "a holds 40 KiB: paused";
+    EXPECT_TRUE(net.sock(b).receiving) << "b holds 12 KiB: served as before";
+    EXPECT_EQ(loop->stats().memory_pressure_pauses.get(), 1u);
+    net.send(b, "c");  // +20 KiB = 72 KiB: past the budget
+  });
+  net.step([&] {
+    EXPECT_TRUE(net.sock(a).closed);
+    EXPECT_TRUE(net.sock(a).reset) << "its peer does not read: no graceful FIN";
+    EXPECT_FALSE(net.sock(b).closed) << "b asked for the memory but holds less";
+    EXPECT_EQ(loop->stats().memory_pressure_pauses.get(), 2u) << "b, at 32 KiB, paused too";
+    // ... and resumed at the end of that turn: memory is back at half the budget.
+    EXPECT_EQ(loop->memory_used(), 32u * 1024);
+    EXPECT_FALSE(loop->memory_pressure());
+    EXPECT_TRUE(net.sock(b).receiving);
+    net.set_window(b, SIZE_MAX);
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events,
+            (Events{"open", "open", "data:a", "data:b", "data:c", "close", "writable"}));
+  EXPECT_EQ(loop->stats().memory_closes.get(), 1u);
+  EXPECT_EQ(loop->stats().memory_pressure_pauses.get(), 2u);
+  EXPECT_EQ(net.sock(b).wire, std::string(12 * 1024, 'b') + std::string(20 * 1024, 'c'));
+  EXPECT_EQ(loop->memory_used(), 0u);
+}
+
+// Input held for a paused protocol is memory like any other: its holder is the one shed.
+TEST_F(FakeLoop, HeldInputCountsTowardTheBudget) {
+  config.buffer_size = 4096;
+  config.buffer_memory = 64 * 1024;
+  make_loop();
+  handler.data_fn = [](Connection& c, const std::string& d) {
+    if (d == "p")
+      c.pause_reading();
+    else
+      c.send(std::string(30 * 1024, d[0]));
+  };
+  int a = -1, b = -1;
+  net.step([&] {
+    a = net.accept();
+    b = net.accept();
+    net.set_window(b, 0);
+  });
+  net.step([&] { net.send(a, "p"); });
+  net.step([&] {
+    for (char ch = 'A'; ch < 'A' + 10; ++ch) net.receive_in_flight(a, std::string(4096, ch));
+    EXPECT_EQ(loop->memory_used(), 40u * 1024);
+    net.send(b, "q");  // +30 KiB = 70 KiB: past the budget; a holds the most
+  });
+  net.wait(0);
+  net.run(*loop);
+  // b, paused for memory meanwhile, is resumed (on_writable) once a's close brings memory back.
+  EXPECT_EQ(handler.events, (Events{"open", "open", "data:p", "data:q", "close", "writable"}));
+  EXPECT_TRUE(net.sock(a).reset);
+  EXPECT_FALSE(net.sock(b).closed);
+  EXPECT_EQ(loop->memory_used(), 32u * 1024) << "b's 30 KiB in 8 buffers";
 }
 
 }  // namespace

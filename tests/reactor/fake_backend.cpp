@@ -50,6 +50,7 @@ void FakeBackend::stop_receive(Connection& c) {
 
 void FakeBackend::flush(Connection& c) {
   FakeSocket& s = net_.sock(c.fd());
+  if (s.connect_pending > 0) return;  // written once connected (EventLoop flushes after on_open)
   reactor::WriteQueue& q = port_.queue(c);
   while (!q.empty() && !c.closed() && s.window > 0) {
     iovec iov[16];
