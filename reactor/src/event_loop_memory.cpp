@@ -146,7 +146,10 @@ void EventLoop::update_pressure_mark() {
   if (limit == 0)
     pressure_buffers_ = SIZE_MAX;
   else
-    pressure_buffers_ = mark > external_held_ ? (mark - external_held_) / pool_.buffer_size() : 0;
+    // The first count of held buffers that is over; 0 once declared bytes alone are over, so
+    // that adding them starts the pressure even while no buffer is out of the pool.
+    pressure_buffers_ =
+        mark > external_held_ ? (mark - external_held_) / pool_.buffer_size() + 1 : 0;
 }
 
 // Every 16th loop turn (each turn under pressure): publish the gauges, leave the pressure

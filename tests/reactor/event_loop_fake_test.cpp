@@ -768,6 +768,26 @@ TEST_F(FakeLoop, MemoryBudgetPausesThenShedsTheBiggestHolderNotTheAsker) {
   EXPECT_EQ(loop->memory_used(), 0u);
 }
 
+// Bytes a protocol declares (a collected body) are memory even while no pool buffer is out.
+TEST_F(FakeLoop, DeclaredBytesAloneStartThePressure) {
+  config.buffer_size = 4096;
+  config.buffer_memory = 64 * 1024;
+  make_loop();
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.step([&] { loop->find(net.sock(fd).id)->add_held_bytes(50 * 1024); });  // > 48 KiB
+  net.step([&] {
+    EXPECT_TRUE(loop->memory_pressure());
+    EXPECT_FALSE(net.sock(fd).receiving) << "it holds the most: paused";
+    loop->find(net.sock(fd).id)->add_held_bytes(-50 * 1024);
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_FALSE(loop->memory_pressure());
+  EXPECT_TRUE(net.sock(fd).receiving);
+  EXPECT_EQ(loop->stats().memory_pressure_pauses.get(), 1u);
+}
+
 // Input held for a paused protocol is memory like any other: its holder is the one shed.
 TEST_F(FakeLoop, HeldInputCountsTowardTheBudget) {
   config.buffer_size = 4096;

@@ -1,6 +1,6 @@
 // A protocol that paused reading itself (pause_reading(), as a proxy does while its other side
 // is slow) sees no on_data until it resumes, and then every byte the peer sent, in order, on
-// each backend. The loop is the client here; the test's thread is the peer.
+// each backend; and so does one the loop paused for memory. The test's thread is the peer.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
@@ -21,13 +21,15 @@ namespace {
 
 using reactor::BackendKind;
 
-// One loop on its own thread with one client connection to a listener the test owns.
+// One loop on its own thread with one connection to the test: a client connection to a
+// listener the test owns, or (accepted) one the test made to the loop's listener.
 class PausedReading : public testing::TestWithParam<BackendKind> {
  protected:
-  // Starts the loop and accepts its connection into peer_; false (skip reason in why_) when
-  // the backend cannot run here.
-  bool start(reactor::ConnectionHandler* handler) {
-    lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Starts the loop and connects it to peer_; false (skip reason in why_) when the backend
+  // cannot run here.
+  bool start(reactor::ConnectionHandler* handler, bool accepted = false,
+             reactor::LoopConfig cfg = {}) {
+    lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (accepted ? SOCK_NONBLOCK : 0), 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -37,14 +39,18 @@ class PausedReading : public testing::TestWithParam<BackendKind> {
     EXPECT_EQ(getsockname(lfd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
     std::promise<std::string> started;
     loop_thread_ = std::thread([&] {
-      reactor::LoopConfig cfg;
       cfg.backend = GetParam();
       cfg.idle_timeout_ms = 0;
       try {
         reactor::EventLoop loop(cfg);
-        conn_ = loop.connect(
-            reactor::SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&addr), len),
-            handler);
+        if (accepted) {
+          loop.add_listener(lfd_, handler, "test");  // the loop closes it
+          lfd_ = -1;
+        } else {
+          conn_ = loop.connect(
+              reactor::SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&addr), len),
+              handler);
+        }
         loop_ = &loop;
         started.set_value("");
         loop.run();
@@ -55,7 +61,12 @@ class PausedReading : public testing::TestWithParam<BackendKind> {
     });
     why_ = started.get_future().get();
     if (!why_.empty()) return false;
-    peer_ = accept(lfd_, nullptr, nullptr);
+    if (accepted) {
+      peer_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      EXPECT_EQ(connect(peer_, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    } else {
+      peer_ = accept(lfd_, nullptr, nullptr);
+    }
     EXPECT_GE(peer_, 0);
     return peer_ >= 0;
   }
@@ -173,6 +184,39 @@ TEST_P(PausedReading, NoBytesWhilePausedAndEveryByteAfterResume) {
   EXPECT_TRUE(handler.eof);
   ASSERT_EQ(handler.got.size(), payload.size());
   EXPECT_TRUE(handler.got == payload) << "bytes lost or reordered";
+}
+
+// Paused by the loop, not the protocol: memory is short and this connection holds the most.
+// Both FINs then show as a hang-up while nothing is read; what the peer sent before its FIN
+// must still arrive once reading runs again.
+TEST_P(PausedReading, MemoryPausedHalfClosedGetsTheBytesBeforeThePeersFin) {
+  struct HoldsMemory : Collector {
+    HoldsMemory() : Collector(SIZE_MAX) {}
+    void on_open(reactor::Connection& c) override {
+      c.shutdown_write();
+      c.add_held_bytes(800 << 10);  // above 3/4 of the 1 MiB budget: pressure
+      memory_paused = c.reading_paused();
+    }
+    bool memory_paused = false;
+  } handler;
+  reactor::LoopConfig cfg;
+  cfg.buffer_memory = 1 << 20;
+  if (!start(&handler, /*accepted=*/true, cfg)) {
+    if (HasFailure()) return;
+    GTEST_SKIP() << why_;
+  }
+  char c;
+  ASSERT_EQ(recv(peer_, &c, 1, 0), 0) << "expected the loop's FIN (shutdown_write) first";
+  const std::string payload = rt::random_bytes(100000, 7);
+  ASSERT_EQ(send(peer_, payload.data(), payload.size(), 0), static_cast<ssize_t>(payload.size()));
+  close(peer_);  // our FIN: with the loop's, the socket is shut both ways while it is paused
+  peer_ = -1;
+  loop_thread_.join();  // the connection's close stops the loop
+  EXPECT_TRUE(handler.memory_paused) << "the scenario needs a connection paused for memory";
+  EXPECT_EQ(handler.error, 0);
+  EXPECT_TRUE(handler.eof) << "the hang-up was taken for the end of the data";
+  EXPECT_EQ(handler.got.size(), payload.size());
+  EXPECT_TRUE(handler.got == payload) << "bytes sent before the FIN were lost";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PausedReading, testing::ValuesIn(rt::kAllBackends),

@@ -197,7 +197,7 @@ class EventLoop {
   // Checked where memory grows (a send queued, a buffer kept, held bytes added), so it is one
   // compare: pool buffers held against 3/4 of the budget less the protocols' held bytes, in
   // buffers (recomputed when either changes; SIZE_MAX when the budget is off).
-  bool over_pressure_mark() const { return pool_.held() > pressure_buffers_; }
+  bool over_pressure_mark() const { return pool_.held() >= pressure_buffers_; }
   void update_pressure_mark();
   uint64_t heavy_mark() const;
   // What a connection holds: its write queue, declared bytes and held input.
