@@ -5,11 +5,14 @@ Layers, lowest first: the reactor library (public headers in reactor/include/rea
 ones in reactor/src), the HTTP parser (server/http, no reactor), the protocols and the HTTP
 service (server/protocols, server/http_service), the server (server/*.cpp), then bench/,
 examples/ and tests/. A lower layer never includes a higher one, and what is installed never
-includes what is not.
+includes what is not. Quoted and angle includes alike: <reactor/src/...> is as private as
+"reactor/src/...". Build directories (any holding a CMakeCache.txt) and hidden ones are skipped;
+nothing else is.
 
   scripts/check_layers.py [REPO]    exit 0 when every rule holds, 1 with one line per breach
 """
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -32,28 +35,35 @@ RULES = [
 ]
 
 
+def sources(repo: Path):
+    """Every C/C++ file of the tree, outside build and hidden directories."""
+    for top, dirs, files in os.walk(repo):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and not (Path(top) / d / "CMakeCache.txt").exists())
+        for name in sorted(files):
+            if Path(name).suffix in (".h", ".cpp", ".c", ".cc"):
+                yield Path(top) / name
+
+
+def breaches_in(rel: str, text: str):
+    for under, pattern, why in RULES:
+        if not rel.startswith(under):
+            continue
+        for m in INCLUDE.finditer(text):
+            target = m.group(2)
+            if re.search(pattern, target):
+                close = ">" if m.group(1) == "<" else '"'
+                yield f"{rel}: #include {m.group(1)}{target}{close}: {why}"
+
+
 def main() -> int:
     repo = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent)
     breaches = []
     checked = 0
-    for path in sorted(repo.rglob("*")):
-        if path.suffix not in (".h", ".cpp", ".c", ".cc"):
-            continue
-        rel = path.relative_to(repo).as_posix()
-        if rel.startswith("build") or "/build" in rel or rel.startswith("."):
-            continue
+    for path in sources(repo):
         checked += 1
-        text = path.read_text(errors="replace")
-        for under, pattern, why in RULES:
-            if not rel.startswith(under):
-                continue
-            for m in INCLUDE.finditer(text):
-                target = m.group(2)
-                if m.group(1) == "<" and not pattern.startswith("^(liburing"):
-                    continue  # system headers only matter to the liburing/systemd rule
-                if re.search(pattern, target):
-                    close = ">" if m.group(1) == "<" else '"'
-                    breaches.append(f"{rel}: #include {m.group(1)}{target}{close}: {why}")
+        rel = path.relative_to(repo).as_posix()
+        breaches.extend(breaches_in(rel, path.read_text(errors="replace")))
     for b in breaches:
         print(b)
     print(f"check_layers: {checked} files, {len(breaches)} breach(es)")

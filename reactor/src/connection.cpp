@@ -66,6 +66,7 @@ void Connection::close() {
   if (flags_ & (kClosing | kClosed)) return;
   set_reclaimable(false);
   set(kClosing);
+  loop_->drop_held_input(*this, /*keep_eof=*/true);  // input after close() is discarded
   if (!(flags_ & kPaused)) loop_->backend_->stop_receive(*this);
   if (!(flags_ & kInCallback)) loop_->finish_close_if_ready(*this);
 }
@@ -88,8 +89,11 @@ void Connection::resume_reading() {
   loop_->assert_in_loop_thread();
   if (!(flags_ & kUserPaused)) return;
   clear(kUserPaused);
-  if (flags_ & (kPaused | kPeerEof | kClosing | kClosed)) return;
-  loop_->backend_->start_receive(*this);
+  if (flags_ & (kPaused | kClosing | kClosed)) return;
+  if (flags_ & kInputHeld)
+    loop_->restart_input(*this);  // what came after the pause goes first
+  else if (!(flags_ & kPeerEof))
+    loop_->backend_->start_receive(*this);
 }
 
 void Connection::set_reclaimable(bool on) {

@@ -118,9 +118,10 @@ void EventLoop::run() {
   now_ms_ = read_clock();
   while (running_ && !stop_requested_.load(std::memory_order_relaxed)) {
     woke_ = false;
-    backend_->poll(timers_.next_timeout_ms(now_ms_));
+    backend_->poll(input_ready_.empty() ? timers_.next_timeout_ms(now_ms_) : 0);
     if (!woke_) now_ms_ = read_clock();
     timers_.advance(now_ms_);
+    if (!input_ready_.empty()) deliver_ready_input();
     if (!abort_queue_.empty()) run_abort_queue();
     free_closed();
     if ((++turns_ & 15) == 0 || pressure_) after_turn_memory();
@@ -454,7 +455,16 @@ void EventLoop::on_received(Connection& c, Buffer&& data) {
   stats_.bytes_in.add(data.size());
   c.last_active_ms_ = rel_now();
   c.clear(Connection::kQuiet);
-  if (c.has(Connection::kShutWr) || c.has(Connection::kClosing)) return;  // lingering: discard
+  if (c.flags_ & (Connection::kShutWr | Connection::kClosing | Connection::kUserPaused |
+                  Connection::kInputHeld)) {
+    if (c.flags_ & (Connection::kShutWr | Connection::kClosing)) return;  // lingering: discard
+    hold_input(c, std::move(data));  // arrived after pause_reading(): waits for the resume
+    return;
+  }
+  dispatch_data(c, std::move(data));
+}
+
+void EventLoop::dispatch_data(Connection& c, Buffer&& data) {
   c.set(Connection::kInCallback);
   c.handler_->on_data(c, std::move(data));
   c.clear(Connection::kInCallback);
@@ -465,6 +475,7 @@ void EventLoop::on_received(Connection& c, Buffer&& data) {
 
 void EventLoop::on_peer_eof(Connection& c) {
   if (c.has(Connection::kPeerEof)) return;
+  if (!c.has(Connection::kShutWr) && !c.has(Connection::kClosing) && hold_end(c, 0)) return;
   c.set(Connection::kPeerEof);
   if (c.has(Connection::kShutWr)) {  // both FINs exchanged: done
     close_now(c, false);
@@ -482,6 +493,7 @@ void EventLoop::on_peer_eof(Connection& c) {
 
 void EventLoop::on_io_error(Connection& c, int err) {
   if (c.closed()) return;
+  if (hold_end(c, err)) return;  // received bytes go first
   REACTOR_LOG_DEBUG("connection fd %d: %s", c.fd_, strerror(err));
   stats_.resets.add();
   c.set(Connection::kInCallback);
@@ -519,7 +531,7 @@ void EventLoop::on_peer_fin_while_paused(Connection& c) {
   c.set(Connection::kFinPending);
   c.clear(Connection::kPaused);
   c.clear(Connection::kMemoryPaused);
-  backend_->start_receive(c);
+  restart_input(c);
 }
 
 void EventLoop::pause_reading(Connection& c, bool for_memory) {
@@ -540,7 +552,7 @@ void EventLoop::resume_reading(Connection& c) {
   c.clear(Connection::kPaused);
   c.clear(Connection::kMemoryPaused);
   if (c.has(Connection::kClosing)) return;
-  if (!c.has(Connection::kUserPaused)) backend_->start_receive(c);
+  if (!c.has(Connection::kUserPaused)) restart_input(c);
   // Sends from on_writable are appended only; the backend's flush loop picks them up.
   c.set(Connection::kInCallback);
   c.handler_->on_writable(c);
@@ -576,9 +588,12 @@ void EventLoop::on_sent(Connection& c, size_t n) {
       if (c.wq_.bytes() <= resume_mark(c)) resume_reading(c);
     } else if (c.wq_.bytes() <= config_.low_water) {
       c.clear(Connection::kWantWritable);
-      c.set(Connection::kInCallback);
-      c.handler_->on_writable(c);
-      c.clear(Connection::kInCallback);
+      // Not owed to a connection that is closing: it asked for no more (or is being shed).
+      if (!(c.flags_ & (Connection::kClosing | Connection::kAbortPending))) {
+        c.set(Connection::kInCallback);
+        c.handler_->on_writable(c);
+        c.clear(Connection::kInCallback);
+      }
     }
   }
   if (c.flags_ & (Connection::kClosing | Connection::kFinWanted)) finish_close_if_ready(c);
@@ -656,6 +671,7 @@ void EventLoop::close_now(Connection& c, bool reset) {
     lru_unlink(c);
   }
   c.cancel();  // idle/linger timer
+  drop_held_input(c, /*keep_eof=*/false);
   if (reset) backend_->reset_on_close(c);
   c.set(Connection::kClosed);
   backend_->close(c);  // calls on_closed() now or once in-flight operations are cancelled

@@ -17,11 +17,11 @@ constexpr size_t kWarmBuffers = 64;  // free pool buffers kept resident after a 
 constexpr uint64_t kTrimDelayMs = 1000;
 constexpr uint64_t kShedLogIntervalMs = 10000;
 constexpr uint64_t kMallocTrimBytes = 4 << 20;  // protocol memory released since the last trim
-
-uint64_t weight(const Connection& c) {
-  return c.queued_bytes() + c.held_bytes();
-}
 }  // namespace
+
+uint64_t EventLoop::weight(const Connection& c) const {
+  return c.queued_bytes() + c.held_bytes() + held_input_bytes(c);
+}
 
 // Under pressure a connection holding more than this is taken to have a peer that does not
 // keep up (its replies pile up, or it is sending a body faster than it can be used): its
@@ -146,7 +146,10 @@ void EventLoop::update_pressure_mark() {
   if (limit == 0)
     pressure_buffers_ = SIZE_MAX;
   else
-    pressure_buffers_ = mark > external_held_ ? (mark - external_held_) / pool_.buffer_size() : 0;
+    // The first count of held buffers that is over; 0 once declared bytes alone are over, so
+    // that adding them starts the pressure even while no buffer is out of the pool.
+    pressure_buffers_ =
+        mark > external_held_ ? (mark - external_held_) / pool_.buffer_size() + 1 : 0;
 }
 
 // Every 16th loop turn (each turn under pressure): publish the gauges, leave the pressure

@@ -23,13 +23,17 @@ using reactor::Connection;
 struct Recorder : reactor::ConnectionHandler {
   std::vector<std::string> events;
   std::function<void(Connection&, const std::string&)> data_fn;  // default: echo
-  std::function<void(Connection&)> peer_closed_fn;                 // default: base class
-  std::function<void(Connection&)> drain_fn;                       // default: nothing
+  std::function<void(Connection&)> peer_closed_fn;               // default: base class
+  std::function<void(Connection&)> drain_fn;                     // default: nothing
 
   void on_open(Connection&) override { events.push_back("open"); }
   void on_data(Connection& c, Buffer&& data) override {
     std::string text(data.data(), data.size());
-    events.push_back("data:" + text);
+    // Long runs of one byte (the tests' bulk payloads) as "data:a*4096".
+    if (text.size() > 64 && text.find_first_not_of(text[0]) == std::string::npos)
+      events.push_back("data:" + text.substr(0, 1) + "*" + std::to_string(text.size()));
+    else
+      events.push_back("data:" + text);
     if (data_fn)
       data_fn(c, text);
     else
@@ -49,6 +53,9 @@ struct Recorder : reactor::ConnectionHandler {
   }
   void on_error(Connection&, int err) override { events.push_back("error:" + std::to_string(err)); }
   void on_close(Connection&) override { events.push_back("close"); }
+  void on_connect_failed(Connection&, int err) override {
+    events.push_back("connect_failed:" + std::to_string(err));
+  }
   size_t count(const std::string& e) const {
     size_t n = 0;
     for (const auto& x : events) n += x == e;
@@ -63,6 +70,13 @@ class FakeLoop : public testing::Test {
   void make_loop() {
     loop = std::make_unique<reactor::EventLoop>(config, net.hooks());
     loop->add_listener(net.new_listener_fd(), &handler, "fake");
+  }
+  // The protocol pauses reading in every on_data; *conn is then the connection.
+  void pause_in_on_data(Connection** conn) {
+    handler.data_fn = [conn](Connection& c, const std::string&) {
+      *conn = &c;
+      c.pause_reading();
+    };
   }
   reactor::LoopConfig config;
   FakeNet net;
@@ -315,7 +329,9 @@ TEST_F(FakeLoop, DrainDeadlineAbortsAConnectionThatStillHoldsBytes) {
   net.step([&] { net.send(fd, "go"); });
   net.step([&] { loop->begin_drain(3000); });
   net.wait(2000);
-  net.step([&] { EXPECT_FALSE(net.sock(fd).closed) << "a slow reader keeps its bytes until the deadline"; });
+  net.step([&] {
+    EXPECT_FALSE(net.sock(fd).closed) << "a slow reader keeps its bytes until the deadline";
+  });
   net.wait(1100);
   net.run(*loop);
   EXPECT_TRUE(net.sock(fd).closed);
@@ -372,10 +388,7 @@ TEST_F(FakeLoop, AClosedConnectionsIdGoesStaleWhenItsSlotIsReused) {
 TEST_F(FakeLoop, PauseReadingHoldsBytesInTheKernelUntilResumed) {
   make_loop();
   Connection* conn = nullptr;
-  handler.data_fn = [&](Connection& c, const std::string&) {
-    conn = &c;
-    c.pause_reading();
-  };
+  pause_in_on_data(&conn);
   int fd = -1;
   net.step([&] { fd = net.accept(); });
   net.step([&] { net.send(fd, "one"); });
@@ -517,6 +530,294 @@ TEST_F(FakeLoop, OnWritableReachesAHalfClosedConnectionWhoseQueueDrains) {
   net.run(*loop);
   EXPECT_EQ(handler.events, (Events{"open", "data:req", "peer_closed", "writable"}));
   EXPECT_EQ(net.sock(fd).wire, reply);
+}
+
+TEST_F(FakeLoop, OnWritableSkipsAConnectionThatIsClosing) {
+  config.high_water = 64 * 1024;
+  config.low_water = 16 * 1024;
+  make_loop();
+  const std::string reply(100 * 1024, 'h');
+  handler.data_fn = [](Connection&, const std::string&) {};
+  handler.peer_closed_fn = [&](Connection& c) {
+    c.send(reply);  // not paced (the peer is done): on_writable would be owed ...
+    c.close();      // ... but the connection is closing: no callback but on_close
+  };
+  int fd = -1;
+  net.step([&] {
+    fd = net.accept();
+    net.set_window(fd, 0);
+  });
+  net.step([&] {
+    net.send(fd, "req");
+    net.fin(fd);
+  });
+  net.step([&] { net.set_window(fd, SIZE_MAX); });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:req", "peer_closed", "close"}));
+  EXPECT_EQ(net.sock(fd).wire, reply);
+  EXPECT_TRUE(net.sock(fd).closed);
+}
+
+// io_uring's multishot receive can complete after pause_reading() (the cancel is still on
+// its way): the loop holds those bytes, and the EOF behind them, until resume_reading().
+TEST_F(FakeLoop, BytesReceivedAfterPauseWaitInTheLoopUntilResume) {
+  make_loop();
+  Connection* conn = nullptr;
+  pause_in_on_data(&conn);
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.step([&] { net.send(fd, "one"); });
+  net.step([&] {
+    ASSERT_TRUE(conn->reading_paused());
+    net.receive_in_flight(fd, "two");
+    net.receive_in_flight(fd, "three");
+    net.eof_in_flight(fd);
+  });
+  net.step([&] {
+    EXPECT_EQ(handler.events, (Events{"open", "data:one"})) << "nothing while paused";
+    // Held in the loop, packed into one pool buffer, and counted against the budget.
+    EXPECT_EQ(loop->memory_used(), config.buffer_size);
+    handler.data_fn = [](Connection&, const std::string&) {};
+    handler.peer_closed_fn = [](Connection&) {};  // keep it open: inspect it below
+    conn->resume_reading();
+    EXPECT_EQ(handler.count("data:twothree"), 0u) << "delivered by the loop, not inside resume";
+  });
+  net.step([&] {
+    EXPECT_EQ(loop->memory_used(), 0u);
+    EXPECT_EQ(net.sock(fd).receive_starts, 1) << "no new receive after the held EOF";
+    EXPECT_TRUE(conn->peer_closed());
+    conn->close();
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:one", "data:twothree", "peer_closed", "close"}));
+  EXPECT_FALSE(net.sock(fd).shut_wr) << "the peer closed first: our close is the passive one";
+}
+
+TEST_F(FakeLoop, HeldBytesStopAgainWhenTheProtocolPausesDuringTheirDelivery) {
+  config.buffer_size = 4096;
+  make_loop();
+  Connection* conn = nullptr;
+  int pauses = 0;
+  handler.data_fn = [&](Connection& c, const std::string&) {
+    conn = &c;
+    if (pauses < 2) ++pauses, c.pause_reading();
+  };
+  const std::string a(4096, 'a'), b(4096, 'b'), d(4096, 'd');
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.step([&] { net.send(fd, "x"); });
+  net.step([&] {
+    net.receive_in_flight(fd, a);
+    net.receive_in_flight(fd, b);
+    net.receive_in_flight(fd, d);
+    net.fail(fd, ECONNRESET);  // reset behind them: reported after them, in order
+  });
+  net.step([&] {
+    EXPECT_EQ(loop->memory_used(), 3u * 4096);
+    conn->resume_reading();
+  });
+  net.step([&] {
+    EXPECT_EQ(handler.events, (Events{"open", "data:x", "data:a*4096"}));
+    EXPECT_EQ(loop->memory_used(), 2u * 4096);
+    EXPECT_EQ(net.sock(fd).receive_starts, 1);
+    conn->resume_reading();
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:x", "data:a*4096", "data:b*4096", "data:d*4096",
+                                    "error:" + std::to_string(ECONNRESET), "close"}));
+  EXPECT_EQ(loop->memory_used(), 0u);
+}
+
+TEST_F(FakeLoop, CloseWhilePausedDropsTheHeldBytesAndKeepsTheHeldEof) {
+  make_loop();
+  Connection* conn = nullptr;
+  pause_in_on_data(&conn);
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.step([&] { net.send(fd, "one"); });
+  net.step([&] {
+    net.receive_in_flight(fd, "two");
+    net.eof_in_flight(fd);
+  });
+  net.step([&] {
+    EXPECT_EQ(loop->memory_used(), config.buffer_size);
+    conn->close();  // input after close() is discarded; the peer's FIN still counts
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:one", "close"}));
+  EXPECT_EQ(loop->memory_used(), 0u);
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_FALSE(net.sock(fd).shut_wr) << "the peer's FIN was held: our close is the passive one";
+}
+
+reactor::SocketAddress upstream() {
+  reactor::SocketAddress a;
+  std::string error;
+  if (!reactor::SocketAddress::parse("127.0.0.1:9", &a, &error)) ADD_FAILURE() << error;
+  return a;  // never dialled: the fake backend only records the connect
+}
+
+TEST_F(FakeLoop, ClientConnectOpensOnSuccessThenExchanges) {
+  make_loop();
+  Connection* conn = nullptr;
+  int fd = -1;
+  net.step([&] {
+    conn = loop->connect(upstream(), &handler);
+    ASSERT_NE(conn, nullptr);
+    fd = conn->fd();
+    EXPECT_EQ(net.sock(fd).connect_pending, 1);
+    EXPECT_TRUE(handler.events.empty()) << "nothing until the connect completes";
+    conn->send("hello");  // queued while connecting, sent once connected
+  });
+  net.step([&] {
+    EXPECT_FALSE(net.sock(fd).receiving);
+    EXPECT_EQ(net.sock(fd).wire, "") << "nothing is written before the connect completes";
+    net.complete_connect(fd, 0);
+    EXPECT_TRUE(net.sock(fd).receiving) << "reading starts after on_open";
+  });
+  net.step([&] { net.send(fd, "world"); });
+  net.step([&] { net.fin(fd); });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"open", "data:world", "peer_closed", "close"}));
+  EXPECT_EQ(net.sock(fd).wire, "helloworld");
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_FALSE(net.sock(fd).reset);
+  EXPECT_EQ(loop->stats().accepted.get(), 0u) << "a client connection is not an accept";
+  EXPECT_EQ(loop->connection_count(), 0u);
+}
+
+TEST_F(FakeLoop, ClientConnectFailureReportsThenCloses) {
+  make_loop();
+  int fd = -1;
+  net.step([&] { fd = loop->connect(upstream(), &handler)->fd(); });
+  net.step([&] { net.complete_connect(fd, ECONNREFUSED); });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"connect_failed:" + std::to_string(ECONNREFUSED), "close"}));
+  EXPECT_EQ(net.sock(fd).receive_starts, 0);
+  EXPECT_TRUE(net.sock(fd).closed);
+  EXPECT_EQ(loop->connection_count(), 0u);
+}
+
+TEST_F(FakeLoop, ClientAbortedWhileConnectingHearsEcanceledOnce) {
+  make_loop();
+  int fd = -1;
+  net.step([&] {
+    Connection* c = loop->connect(upstream(), &handler);
+    fd = c->fd();
+    c->abort();
+  });
+  net.step([&] { net.complete_connect(fd, 0); });  // the kernel's answer, after the abort
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events, (Events{"connect_failed:" + std::to_string(ECANCELED), "close"}));
+  EXPECT_EQ(net.sock(fd).receive_starts, 0);
+}
+
+// Above 3/4 of the budget the connection holding the most stops being read; past the budget it
+// is closed with RST, not the connection whose send asked for the memory.
+TEST_F(FakeLoop, MemoryBudgetPausesThenShedsTheBiggestHolderNotTheAsker) {
+  config.buffer_size = 4096;
+  config.buffer_memory = 64 * 1024;  // pressure above 48 KiB; a heavy holder has > 16 KiB
+  make_loop();
+  handler.data_fn = [](Connection& c, const std::string& d) {
+    c.send(std::string(d == "a" ? 40 * 1024 : d == "b" ? 12 * 1024 : 20 * 1024, d[0]));
+  };
+  int a = -1, b = -1;
+  net.step([&] {
+    a = net.accept();
+    b = net.accept();
+    net.set_window(a, 0);  // neither peer reads
+    net.set_window(b, 0);
+  });
+  net.step([&] { net.send(a, "a"); });  // 40 KiB queued: under the pressure mark
+  net.step([&] {
+    EXPECT_FALSE(loop->memory_pressure());
+    net.send(b, "b");  // +12 KiB = 52 KiB: pressure
+  });
+  net.step([&] {
+    EXPECT_TRUE(loop->memory_pressure());
+    EXPECT_FALSE(net.sock(a).receiving) << "a holds 40 KiB: paused";
+    EXPECT_TRUE(net.sock(b).receiving) << "b holds 12 KiB: served as before";
+    EXPECT_EQ(loop->stats().memory_pressure_pauses.get(), 1u);
+    net.send(b, "c");  // +20 KiB = 72 KiB: past the budget
+  });
+  net.step([&] {
+    EXPECT_TRUE(net.sock(a).closed);
+    EXPECT_TRUE(net.sock(a).reset) << "its peer does not read: no graceful FIN";
+    EXPECT_FALSE(net.sock(b).closed) << "b asked for the memory but holds less";
+    EXPECT_EQ(loop->stats().memory_pressure_pauses.get(), 2u) << "b, at 32 KiB, paused too";
+    // ... and resumed at the end of that turn: memory is back at half the budget.
+    EXPECT_EQ(loop->memory_used(), 32u * 1024);
+    EXPECT_FALSE(loop->memory_pressure());
+    EXPECT_TRUE(net.sock(b).receiving);
+    net.set_window(b, SIZE_MAX);
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_EQ(handler.events,
+            (Events{"open", "open", "data:a", "data:b", "data:c", "close", "writable"}));
+  EXPECT_EQ(loop->stats().memory_closes.get(), 1u);
+  EXPECT_EQ(loop->stats().memory_pressure_pauses.get(), 2u);
+  EXPECT_EQ(net.sock(b).wire, std::string(12 * 1024, 'b') + std::string(20 * 1024, 'c'));
+  EXPECT_EQ(loop->memory_used(), 0u);
+}
+
+// Bytes a protocol declares (a collected body) are memory even while no pool buffer is out.
+TEST_F(FakeLoop, DeclaredBytesAloneStartThePressure) {
+  config.buffer_size = 4096;
+  config.buffer_memory = 64 * 1024;
+  make_loop();
+  int fd = -1;
+  net.step([&] { fd = net.accept(); });
+  net.step([&] { loop->find(net.sock(fd).id)->add_held_bytes(50 * 1024); });  // > 48 KiB
+  net.step([&] {
+    EXPECT_TRUE(loop->memory_pressure());
+    EXPECT_FALSE(net.sock(fd).receiving) << "it holds the most: paused";
+    loop->find(net.sock(fd).id)->add_held_bytes(-50 * 1024);
+  });
+  net.wait(0);
+  net.run(*loop);
+  EXPECT_FALSE(loop->memory_pressure());
+  EXPECT_TRUE(net.sock(fd).receiving);
+  EXPECT_EQ(loop->stats().memory_pressure_pauses.get(), 1u);
+}
+
+// Input held for a paused protocol is memory like any other: its holder is the one shed.
+TEST_F(FakeLoop, HeldInputCountsTowardTheBudget) {
+  config.buffer_size = 4096;
+  config.buffer_memory = 64 * 1024;
+  make_loop();
+  handler.data_fn = [](Connection& c, const std::string& d) {
+    if (d == "p")
+      c.pause_reading();
+    else
+      c.send(std::string(30 * 1024, d[0]));
+  };
+  int a = -1, b = -1;
+  net.step([&] {
+    a = net.accept();
+    b = net.accept();
+    net.set_window(b, 0);
+  });
+  net.step([&] { net.send(a, "p"); });
+  net.step([&] {
+    for (char ch = 'A'; ch < 'A' + 10; ++ch) net.receive_in_flight(a, std::string(4096, ch));
+    EXPECT_EQ(loop->memory_used(), 40u * 1024);
+    net.send(b, "q");  // +30 KiB = 70 KiB: past the budget; a holds the most
+  });
+  net.wait(0);
+  net.run(*loop);
+  // b, paused for memory meanwhile, is resumed (on_writable) once a's close brings memory back.
+  EXPECT_EQ(handler.events, (Events{"open", "open", "data:p", "data:q", "close", "writable"}));
+  EXPECT_TRUE(net.sock(a).reset);
+  EXPECT_FALSE(net.sock(b).closed);
+  EXPECT_EQ(loop->memory_used(), 32u * 1024) << "b's 30 KiB in 8 buffers";
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ void FakeBackend::stop_receive(Connection& c) {
 
 void FakeBackend::flush(Connection& c) {
   FakeSocket& s = net_.sock(c.fd());
+  if (s.connect_pending > 0) return;  // written once connected (EventLoop flushes after on_open)
   reactor::WriteQueue& q = port_.queue(c);
   while (!q.empty() && !c.closed() && s.window > 0) {
     iovec iov[16];
@@ -197,6 +198,24 @@ void FakeNet::complete_connect(int fd, int err) {
   if (s.connect_pending == 0) throw std::logic_error("no connect in progress");
   --s.connect_pending;
   if (Connection* c = conn(fd)) backend_->port().on_connected(*c, err);
+}
+
+void FakeNet::receive_in_flight(int fd, std::string_view bytes) {
+  Connection* c = conn(fd);
+  if (c == nullptr) throw std::logic_error("no connection");
+  reactor::BufferPool& pool = backend_->port().buffers();
+  reactor::Buffer b = pool.acquire();
+  if (!b || bytes.size() > pool.buffer_size()) throw std::logic_error("one buffer's worth");
+  memcpy(b.data(), bytes.data(), bytes.size());
+  b.set_range(0, static_cast<uint32_t>(bytes.size()));
+  backend_->port().on_received(*c, std::move(b));
+}
+
+void FakeNet::eof_in_flight(int fd) {
+  FakeSocket& s = sock(fd);
+  s.peer_fin = true;
+  s.fin_delivered = true;
+  if (Connection* c = conn(fd)) backend_->port().on_peer_eof(*c);
 }
 
 FakeSocket& FakeNet::sock(int fd) {

@@ -20,18 +20,18 @@ namespace reactor_test {
 // The far side of one connection, as the fake kernel sees it. Keyed by the fd the loop got.
 struct FakeSocket {
   reactor::ConnectionId id;
-  bool receiving = false;      // the loop asked for bytes (start_receive) and did not stop
-  int receive_starts = 0;      // start_receive calls
-  int receive_stops = 0;       // stop_receive calls
-  std::string inbound;         // bytes the peer sent that the loop has not taken yet
-  bool peer_fin = false;       // the peer's FIN, delivered once inbound is taken
+  bool receiving = false;  // the loop asked for bytes (start_receive) and did not stop
+  int receive_starts = 0;  // start_receive calls
+  int receive_stops = 0;   // stop_receive calls
+  std::string inbound;     // bytes the peer sent that the loop has not taken yet
+  bool peer_fin = false;   // the peer's FIN, delivered once inbound is taken
   bool fin_delivered = false;
-  std::string wire;            // bytes the loop sent, in order
-  size_t window = SIZE_MAX;    // bytes the "kernel" still takes before it is full
-  bool shut_wr = false;        // the loop sent its FIN
-  bool reset = false;          // the loop closed with RST
-  bool closed = false;         // the loop closed the descriptor
-  int connect_pending = 0;     // client side: connect() issued, not yet completed
+  std::string wire;          // bytes the loop sent, in order
+  size_t window = SIZE_MAX;  // bytes the "kernel" still takes before it is full
+  bool shut_wr = false;      // the loop sent its FIN
+  bool reset = false;        // the loop closed with RST
+  bool closed = false;       // the loop closed the descriptor
+  int connect_pending = 0;   // client side: connect() issued, not yet completed
 };
 
 class FakeNet;
@@ -80,16 +80,22 @@ class FakeNet {
   // The script. Each step runs at the start of the next loop turn, after the clock moved by
   // `advance_ms` (timers then fire in that same turn). run() stops the loop after the last.
   void step(std::function<void()> fn, uint64_t advance_ms = 0);
-  void wait(uint64_t ms) { step([] {}, ms); }
+  void wait(uint64_t ms) {
+    step([] {}, ms);
+  }
   void run(reactor::EventLoop& loop);
 
   // Events the peer or the kernel cause (call them from steps).
-  int accept(size_t listener_index = 0);  // a client connects; returns the loop's fd
+  int accept(size_t listener_index = 0);      // a client connects; returns the loop's fd
   void send(int fd, std::string_view bytes);  // the peer sends
   void fin(int fd);                           // the peer half-closes
   void fail(int fd, int err);                 // the socket errors (ECONNRESET, ...)
   void set_window(int fd, size_t bytes);      // the kernel takes this many more bytes
   void complete_connect(int fd, int err);     // client side
+  // A receive the kernel completed before the loop's stop_receive took effect (an io_uring
+  // multishot still in flight): the bytes, or the EOF, reach the loop even though it stopped.
+  void receive_in_flight(int fd, std::string_view bytes);
+  void eof_in_flight(int fd);
 
   FakeSocket& sock(int fd);
   const std::map<int, FakeSocket>& sockets() const { return sockets_; }

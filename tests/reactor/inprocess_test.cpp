@@ -9,12 +9,13 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/src/completion_tag.h"
 #include "reactor/event_loop.h"
+#include "reactor/src/completion_tag.h"
 #include "tests/support/backends.h"
 #include "tests/support/inprocess_server.h"
 #include "tests/support/net.h"
 #include "tests/support/payload.h"
+#include "tests/support/reset_storm.h"
 
 namespace {
 
@@ -157,45 +158,10 @@ TEST_P(InProcess, EmptyHalfCloseGetsEof) {
 // concurrent transfers of others, nor leak server connections.
 TEST_P(InProcess, ResettingClientsDoNotDisturbOthers) {
   START_OR_SKIP();
-  constexpr int kGood = 4, kResetters = 60;
-  const uint64_t kGoodBytes = 8ull << 20;
-  std::vector<std::thread> threads;
-  std::vector<std::string> errors(kGood);
-  std::vector<int> ok(kGood, 0);
-  for (int i = 0; i < kGood; ++i) {
-    threads.emplace_back([&, i] {
-      std::string err;
-      rt::Fd fd = rt::connect_to(server_.address(i % 2 ? "upper" : "echo"), 10000, &err);
-      if (!fd) {
-        errors[i] = err;
-        return;
-      }
-      rt::StreamPump pump(fd.get(), kGoodBytes, 1000 + i,
-                          i % 2 ? rt::Transform::kUpper : rt::Transform::kIdentity);
-      if (!pump.run(120000) || !pump.finish_with_eof(10000)) {
-        errors[i] = pump.error();
-        return;
-      }
-      if (pump.first_mismatch() != -1 || pump.received_checksum() != pump.expected_checksum()) {
-        errors[i] = "mismatch at " + std::to_string(pump.first_mismatch());
-        return;
-      }
-      ok[i] = 1;
-    });
-  }
-  std::string big = rt::random_bytes(512 << 10, 9);
-  for (int i = 0; i < kResetters; ++i) {
-    std::string err;
-    rt::Fd fd = rt::connect_to(server_.address(i % 2 ? "upper" : "echo"), 10000, &err);
-    ASSERT_TRUE(fd) << err;
-    // Push as much as the socket takes right now, read a little of the echo, then RST.
-    ::send(fd.get(), big.data(), big.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (i % 3 == 0) rt::recv_exact(fd.get(), 1000, 200);
-    rt::set_linger_reset(fd.get());
-    fd.reset();
-  }
-  for (auto& t : threads) t.join();
-  for (int i = 0; i < kGood; ++i) EXPECT_EQ(ok[i], 1) << "transfer " << i << ": " << errors[i];
+  const rt::ResetStorm storm;
+  for (const std::string& failure :
+       rt::run_reset_storm(storm, [&](const std::string& p) { return server_.address(p); }))
+    ADD_FAILURE() << failure;
   // Still serving, byte-exact.
   std::string err;
   rt::Fd fd = rt::connect_to(server_.address("upper"), 10000, &err);
@@ -209,7 +175,8 @@ TEST_P(InProcess, ResettingClientsDoNotDisturbOthers) {
   EXPECT_TRUE(rt::wait_until([&] { return server_.sum(&LoopStats::active) == 0; }, 20000))
       << server_.sum(&LoopStats::active) << " connections still open";
   EXPECT_EQ(server_.sum(&LoopStats::write_queue_bytes), 0u);
-  EXPECT_EQ(server_.sum(&LoopStats::accepted), static_cast<uint64_t>(kGood + kResetters + 1));
+  EXPECT_EQ(server_.sum(&LoopStats::accepted),
+            static_cast<uint64_t>(storm.good + storm.resetters + 1));
 }
 
 // A loop that has slept for a while (no timers armed: epoll_wait(-1)) must not treat a

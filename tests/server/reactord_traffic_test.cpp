@@ -11,6 +11,7 @@
 #include "tests/support/net.h"
 #include "tests/support/payload.h"
 #include "tests/support/process.h"
+#include "tests/support/reset_storm.h"
 
 namespace {
 
@@ -124,47 +125,11 @@ TEST_P(Traffic, HalfCloseDeliversEverythingThenEof) {
 TEST_P(Traffic, ResettingClientsDoNotDisturbOthers) {
   RT_START_REACTORD(server_, GetParam(), default_args());
   const int listeners = rt::socket_fd_count(server_.pid());
-  constexpr int kGood = 4, kResetters = 60;
-  const uint64_t kGoodBytes = 8ull << 20;
-  std::vector<std::thread> threads;
-  std::vector<std::string> errors(kGood);
-  std::vector<int> ok(kGood, 0);
-  for (int i = 0; i < kGood; ++i) {
-    threads.emplace_back([&, i] {
-      std::string err;
-      rt::Fd fd = rt::connect_to(server_.address(i % 2 ? "upper" : "echo"), 10000, &err);
-      if (!fd) {
-        errors[i] = err;
-        return;
-      }
-      rt::StreamPump pump(fd.get(), kGoodBytes, 500 + i,
-                          i % 2 ? rt::Transform::kUpper : rt::Transform::kIdentity);
-      if (!pump.run(120000) || !pump.finish_with_eof(10000)) {
-        errors[i] = pump.error();
-        return;
-      }
-      if (pump.first_mismatch() != -1 || pump.received_checksum() != pump.expected_checksum()) {
-        errors[i] = "mismatch at " + std::to_string(pump.first_mismatch());
-        return;
-      }
-      ok[i] = 1;
-    });
-  }
-  std::string big = rt::random_bytes(512 << 10, 1);
-  for (int i = 0; i < kResetters; ++i) {
-    std::string err;
-    rt::Fd fd = rt::connect_to(server_.address(i % 2 ? "upper" : "echo"), 10000, &err);
-    if (!fd) {  // not ASSERT: the pump threads still use `errors`; join them first
-      ADD_FAILURE() << "resetter " << i << ": " << err;
-      break;
-    }
-    ::send(fd.get(), big.data(), big.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (i % 3 == 0) rt::recv_exact(fd.get(), 1000, 200);
-    rt::set_linger_reset(fd.get());
-    fd.reset();
-  }
-  for (auto& t : threads) t.join();
-  for (int i = 0; i < kGood; ++i) EXPECT_EQ(ok[i], 1) << "transfer " << i << ": " << errors[i];
+  rt::ResetStorm storm;
+  storm.seed = 500;
+  for (const std::string& failure :
+       rt::run_reset_storm(storm, [&](const std::string& p) { return server_.address(p); }))
+    ADD_FAILURE() << failure;
   std::string err;
   rt::Fd fd = rt::connect_to(server_.address("echo"), 10000, &err);
   ASSERT_TRUE(fd) << err;

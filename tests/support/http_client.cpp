@@ -558,4 +558,22 @@ std::string printable(std::string_view s, size_t max) {
   return "\"" + out + "\"";
 }
 
+testing::AssertionResult is_200(const ReadResult& r) {
+  if (!r.ok) return testing::AssertionFailure() << "no response: " << r.error;
+  if (r.response.status_line != "HTTP/1.1 200 OK")
+    return testing::AssertionFailure() << "status line: " << r.response.status_line;
+  return testing::AssertionSuccess();
+}
+
+testing::AssertionResult is_200(const ReadResult& r, std::string_view body) {
+  testing::AssertionResult status = is_200(r);
+  if (!status || r.response.body == body) return status;
+  const std::string& got = r.response.body;
+  size_t at = 0;
+  while (at < got.size() && at < body.size() && got[at] == body[at]) ++at;
+  return testing::AssertionFailure() << "body of " << got.size() << " bytes, expected "
+                                     << body.size() << "; first difference at " << at << ": "
+                                     << printable(std::string_view(got).substr(at), 80);
+}
+
 }  // namespace ht

@@ -163,4 +163,9 @@ class HttpServerTest : public testing::TestWithParam<reactor::BackendKind> {
 // A printable excerpt of binary data for failure messages.
 std::string printable(std::string_view s, size_t max = 400);
 
+// `r` is a complete "HTTP/1.1 200 OK" response (with exactly `body`, when given). For
+// ASSERT_TRUE / EXPECT_TRUE: a failure says what differed.
+testing::AssertionResult is_200(const ReadResult& r);
+testing::AssertionResult is_200(const ReadResult& r, std::string_view body);
+
 }  // namespace ht

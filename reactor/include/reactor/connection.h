@@ -49,6 +49,7 @@ class Connection : public TimerNode {
     kFinWanted = 1 << 16,     // shutdown_write(): FIN once the queue is sent
     kFinSent = 1 << 17,       // ... sent; reading goes on to the peer's FIN
     kWantWritable = 1 << 18,  // queue above high water, reading not paced: on_writable owed
+    kInputHeld = 1 << 19,     // input that came after pause_reading() waits in the loop
   };
 
   Connection() = default;
@@ -72,8 +73,11 @@ class Connection : public TimerNode {
   void shutdown_write();
 
   // Stops on_data until resume_reading() (a proxy whose other side cannot take more, say).
-  // Unread bytes wait in the kernel, which pushes back on the peer. Independent of the
-  // loop's own pausing (high-water mark, memory budget): reading runs when neither holds it.
+  // Unread bytes wait in the kernel, which pushes back on the peer; bytes a backend had
+  // already received (an io_uring receive in flight) wait in the loop, counted in its memory
+  // budget, and come first, in order, after resume_reading() (from the loop's turn, not from
+  // inside that call). Independent of the loop's own pausing (high-water mark, memory
+  // budget): reading runs when neither holds it.
   void pause_reading();
   void resume_reading();
 

@@ -3,9 +3,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "reactor/access_list.h"
@@ -170,7 +172,22 @@ class EventLoop {
 
   Connection& alloc_connection(int fd, ConnectionHandler* handler);
   void open_connection(Connection& c);
+  // on_data, then the memory check and the coalesced flush.
+  void dispatch_data(Connection& c, Buffer&& data);
   void flush_after_callback(Connection& c);
+  // Held input (event_loop_input.cpp): what arrives while the protocol paused reading.
+  struct HeldInput {
+    std::deque<Buffer> buffers;
+    bool eof = false;
+    int error = 0;
+  };
+  void hold_input(Connection& c, Buffer&& data);
+  bool hold_end(Connection& c, int err);  // EOF (err 0) or error behind held bytes
+  uint64_t held_input_bytes(const Connection& c) const;
+  void drop_held_input(Connection& c, bool keep_eof);
+  void restart_input(Connection& c);
+  void deliver_ready_input();
+  void deliver_held(Connection& c);
   void maybe_pause(Connection& c);
   bool pausable(const Connection& c) const;
   void pause_reading(Connection& c, bool for_memory);
@@ -180,9 +197,11 @@ class EventLoop {
   // Checked where memory grows (a send queued, a buffer kept, held bytes added), so it is one
   // compare: pool buffers held against 3/4 of the budget less the protocols' held bytes, in
   // buffers (recomputed when either changes; SIZE_MAX when the budget is off).
-  bool over_pressure_mark() const { return pool_.held() > pressure_buffers_; }
+  bool over_pressure_mark() const { return pool_.held() >= pressure_buffers_; }
   void update_pressure_mark();
   uint64_t heavy_mark() const;
+  // What a connection holds: its write queue, declared bytes and held input.
+  uint64_t weight(const Connection& c) const;
   void check_memory(Connection* grower);
   uint64_t shed_worst(const char* why, const Connection* asker);
   void shed(Connection& c, const char* why, const Connection* asker);
@@ -249,6 +268,11 @@ class EventLoop {
   DrainDeadline drain_deadline_;
   TrimTimer trim_timer_;
   uint64_t external_held_ = 0;  // Connection::add_held_bytes total
+  // Input held for paused connections, by slot (only those with Connection::kInputHeld), and
+  // the connections whose held input may be delivered at the end of this turn.
+  std::unordered_map<uint32_t, HeldInput> held_input_;
+  std::vector<ConnectionId> input_ready_;
+  std::vector<ConnectionId> ready_running_;
   uint64_t external_peak_ = 0;  // highest external_held_ since the last trim
   bool pressure_ = false;       // memory above 3/4 of the budget (until below 1/2)
   size_t pressure_buffers_ = SIZE_MAX;

@@ -35,7 +35,6 @@ struct Listener {
   // unix: remove the socket file when closing (false for a socket someone else created, e.g.
   // one passed by systemd, whose path must outlive this process).
   bool unlink_on_close = true;
-  uint32_t backend_bits = 0;  // backend-private (epoll: registered; io_uring: multishot armed)
 
   // Owning loop: closes the socket (if open) and sets fd = -1, under fd_mu_.
   void close_fd();

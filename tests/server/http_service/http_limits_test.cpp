@@ -104,8 +104,7 @@ TEST_P(HttpLimits, HeadOverDefaultLimitIs431) {
   Client c(addr());
   ASSERT_TRUE(c.ok()) << c.error();
   ht::ReadResult r = c.roundtrip(head_of_size(8192));
-  ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(r.response.status_line, "HTTP/1.1 200 OK");
+  ASSERT_TRUE(ht::is_200(r));
 }
 
 TEST_P(HttpLimits, HeadOverMaxHeaderBytesIs431) {
@@ -113,8 +112,7 @@ TEST_P(HttpLimits, HeadOverMaxHeaderBytesIs431) {
   Client c(addr());
   ASSERT_TRUE(c.ok()) << c.error();
   ht::ReadResult r = c.roundtrip(head_of_size(1024));
-  ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(r.response.status_line, "HTTP/1.1 200 OK");
+  ASSERT_TRUE(ht::is_200(r));
   check({"1025-byte head", head_of_size(1025), k431, "header_too_large", true});
   check({"2000-byte request line", "GET /" + std::string(2000, 'a') + " HTTP/1.1\r\n\r\n", k431,
          "header_too_large", true});
@@ -153,8 +151,7 @@ TEST_P(HttpLimits, MoreThan100FieldsIs431) {
   Client c(addr());
   ASSERT_TRUE(c.ok()) << c.error();
   ht::ReadResult r = c.roundtrip(head_with_fields(100));
-  ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(r.response.status_line, "HTTP/1.1 200 OK");
+  ASSERT_TRUE(ht::is_200(r));
   check({"101 fields", head_with_fields(101), k431, "header_too_large", true});
   check({"150 fields", head_with_fields(150), k431, "header_too_large", true});
 }
@@ -306,8 +303,7 @@ TEST_P(HttpLimits, HeadUpToOneFullBufferWithMaximumLimit) {
     Client c(addr());
     ASSERT_TRUE(c.ok()) << c.error();
     ht::ReadResult r = c.roundtrip(head_of_size(size));
-    ASSERT_TRUE(r.ok) << r.error;
-    EXPECT_EQ(r.response.status_line, "HTTP/1.1 200 OK");
+    ASSERT_TRUE(ht::is_200(r));
   }
   check({"16385-byte head", head_of_size(16385), k431, "header_too_large", true});
 }
@@ -360,8 +356,7 @@ TEST_P(HttpLimits, HeadCompletedInTimeIsServed) {
     rt::sleep_ms(10);
   }
   ht::ReadResult r = c.read_response();
-  ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(r.response.status_line, "HTTP/1.1 200 OK");
+  ASSERT_TRUE(ht::is_200(r));
 }
 
 // Issue 10, item 5: 300 connections each send ~0.94 MiB of a chunked POST /echo body that
