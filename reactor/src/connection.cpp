@@ -12,11 +12,18 @@ void Connection::send(Buffer&& data) {
   if (flags_ & (kClosed | kShutWr | kAbortPending | kFinWanted | kFinSent)) return;
   size_t n = data.size();
   BufferPool& pool = loop_->buffers();
-  if (!wq_.empty() && (pool.is_scarce(data.id()) || n <= pool.buffer_size() / 2)) {
-    // Bytes already wait ahead of these, so the buffer would sit in the queue for a while.
-    // Copy it instead: packed into the tail, a half-empty buffer does not cost twice its
-    // bytes, and a receive-ring buffer goes straight back to the ring so other connections
-    // keep receiving.
+  // A receive-ring buffer queued behind a bundle's worth of bytes would sit there a while:
+  // copied, it goes straight back to the ring so other connections keep receiving. Behind
+  // less it is most likely the rest of its own bundle, which leaves in the same send (copying
+  // those cost a memcpy of nearly every byte of a bulk echo); a peer that stops reading gets
+  // its ring buffers copied out when its send finds the socket full (UringBackend::unpin).
+  constexpr uint32_t kRingQueueBuffers = 16;
+  if (!wq_.empty() &&
+      (n <= pool.buffer_size() / 2 ||
+       (pool.is_scarce(data.id()) && wq_.bytes() >= kRingQueueBuffers * pool.buffer_size()))) {
+    // Bytes already wait ahead of these. Packed into the tail, a half-empty buffer does not
+    // cost twice its bytes.
+    if (pool.is_scarce(data.id())) loop_->stats().ring_copies.add();
     send(data.data(), n);
     return;
   }

@@ -48,7 +48,7 @@ class EpollBackend final : public IoBackend {
   };
   // Buffers one wide read fills (readv): a bulk stream then costs one recv and one send per
   // kWideBuffers * buffer_size bytes instead of per buffer.
-  static constexpr uint32_t kWideBuffers = 8;
+  static constexpr uint32_t kWideBuffers = 16;
   enum Kind : uint32_t { kConn = 0, kListener = 1, kWatcher = 2 };
 
   static uint64_t tag(Kind k, uint32_t gen, uint32_t index) {
