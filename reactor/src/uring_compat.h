@@ -16,18 +16,20 @@
 #define IORING_FEAT_RECVSEND_BUNDLE (1U << 14)
 #endif
 
-// Linux 6.14 (reported by the ring; uapi value). Used only as a version marker: from 6.13 on a
-// registered file removed from the table is released as soon as the requests that used *it*
-// finish. Before, removals were queued behind a ring-wide resource node that every fixed-file
-// request pinned, so one idle connection's long-lived multishot receive kept every later-closed
-// socket open (no FIN) until it ended (liburing issue #1192). Registered descriptors are used
-// only on kernels that report this bit or a newer one.
+// Linux 6.14 (reported by the ring). Used only as a version marker: since the resource-node
+// rework of 6.13 a registered file removed from the table is released as soon as the requests
+// that used *it* finish. Before, removals queued behind a ring-wide resource node that every
+// fixed-file request pinned, so one idle connection's long-lived multishot receive kept every
+// later-closed socket open (no FIN) until it ended (liburing issue #1192). Registered
+// descriptors are used only on kernels that report this bit.
 #ifndef IORING_FEAT_RW_ATTR
 #define IORING_FEAT_RW_ATTR (1U << 16)
 #endif
 
-// Linux 6.0 (SEND_ZC, in liburing 2.3) / 6.2: the notification CQE's res carries this bit when
-// the kernel copied the data after all (loopback always does), if the send asked for it.
+// Linux 6.2: a zero-copy send (SEND_ZC 6.0, SENDMSG_ZC 6.1, both in liburing 2.3) with this
+// sqe->ioprio flag gets IORING_NOTIF_USAGE_ZC_COPIED in its notification's res when the kernel
+// copied the data after all (loopback always does). The backend offers zero-copy sends only on
+// kernels that report IORING_FEAT_RECVSEND_BUNDLE (6.10), a marker it already reads.
 #ifndef IORING_SEND_ZC_REPORT_USAGE
 #define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
 #endif
