@@ -36,7 +36,7 @@ bool disabled(const char* feature) {
   return listed("REACTOR_URING_DISABLE", feature);
 }
 const char* state(bool on, const char* feature) {
-  return on ? "on" : disabled(feature) ? "off (REACTOR_URING_DISABLE)" : "off";
+  return on ? "on" : disabled(feature) ? "off (REACTOR_URING_DISABLE)" : "off (kernel)";
 }
 uint32_t op_of(uint64_t t) {
   return CompletionTag::op(t);
