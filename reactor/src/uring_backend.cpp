@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,9 +20,9 @@ namespace reactor {
 
 namespace {
 constexpr uint16_t kBufGroup = 0;
-// Whether REACTOR_URING_DISABLE (comma-separated feature names) names `feature`.
-bool disabled(const char* feature) {
-  const char* list = getenv("REACTOR_URING_DISABLE");
+// Whether the environment variable `var` (comma-separated feature names) names `feature`.
+bool listed(const char* var, const char* feature) {
+  const char* list = getenv(var);
   if (!list) return false;
   const size_t len = strlen(feature);
   for (const char* p = list; (p = strstr(p, feature)) != nullptr; p += len) {
@@ -30,6 +31,12 @@ bool disabled(const char* feature) {
     if (starts && ends) return true;
   }
   return false;
+}
+bool disabled(const char* feature) {
+  return listed("REACTOR_URING_DISABLE", feature);
+}
+const char* state(bool on, const char* feature) {
+  return on ? "on" : disabled(feature) ? "off (REACTOR_URING_DISABLE)" : "off (kernel)";
 }
 uint32_t op_of(uint64_t t) {
   return CompletionTag::op(t);
@@ -71,6 +78,7 @@ bool UringBackend::init(std::string* why) {
       {0, "plain"},
   };
   int err = 0;
+  unsigned ring_features = 0;
   for (const Mode& m : kModes) {
     io_uring_params p{};
     p.flags = m.flags | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
@@ -85,6 +93,7 @@ bool UringBackend::init(std::string* why) {
     if (err == 0) {
       features_.recv_bundle = (p.features & IORING_FEAT_RECVSEND_BUNDLE) && !disabled("bundle");
       setup_mode_ = m.name;
+      ring_features = p.features;
       defer_taskrun_ = (m.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
       break;
     }
@@ -116,6 +125,10 @@ bool UringBackend::init(std::string* why) {
       return false;
     }
   }
+  init_fixed_files(probe, ring_features);
+  features_.send_zc = io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC) &&
+                      (ring_features & IORING_FEAT_RECVSEND_BUNDLE) &&
+                      listed("REACTOR_URING_ENABLE", "send_zc");
   io_uring_free_probe(probe);
 
   // The provided-buffer ring is a contiguous run of the loop's own pool buffers: the kernel
@@ -156,14 +169,46 @@ bool UringBackend::init(std::string* why) {
   ring_held_.assign(ring_entries_, 0);
   pool.set_scarce_run(first_id_, ring_entries_);
   pool.set_release_hook([this](uint32_t id) { return take_back(id); });
-  REACTOR_LOG_DEBUG("io_uring: %s, receive bundles %s", setup_mode_,
-                    features_.recv_bundle ? "on"
-                    : disabled("bundle")  ? "off (REACTOR_URING_DISABLE)"
-                                          : "off (kernel)");
+  REACTOR_LOG_DEBUG(
+      "io_uring: %s, receive bundles %s, registered descriptors %s (%u), "
+      "zero-copy sends %s",
+      setup_mode_, state(features_.recv_bundle, "bundle"),
+      state(features_.fixed_files, "fixed_files"), fixed_slots_,
+      features_.send_zc ? "on (REACTOR_URING_ENABLE)" : "off");
   return true;
 }
 
+// A sparse table of registered descriptors, one slot per connection slot up to kMaxFixedFiles
+// (and the descriptor limit, which the kernel also applies to the table).
+void UringBackend::init_fixed_files(io_uring_probe* probe, uint32_t ring_features) {
+  if (disabled("fixed_files") || !(ring_features & IORING_FEAT_RW_ATTR) ||
+      !io_uring_opcode_supported(probe, IORING_OP_FILES_UPDATE))
+    return;
+  rlimit lim{};
+  uint32_t n = kMaxFixedFiles;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < n)
+    n = static_cast<uint32_t>(lim.rlim_cur);
+  int rc = io_uring_register_files_sparse(&ring_, n);
+  if (rc != 0) {
+    REACTOR_LOG_DEBUG("io_uring: no registered descriptors: %s", strerror(-rc));
+    return;
+  }
+  fixed_fd_.assign(n, -1);
+  fixed_slots_ = n;
+  features_.fixed_files = true;
+}
+
+void UringBackend::name_socket(io_uring_sqe* s, const Connection& c) const {
+  if (!fixed(c)) return;
+  s->fd = static_cast<int>(c.id().slot);
+  s->flags |= IOSQE_FIXED_FILE;
+}
+
 UringBackend::~UringBackend() {
+  if (zc_sends_ > 0)
+    REACTOR_LOG_DEBUG("io_uring: %llu zero-copy sends, %llu of them copied by the kernel",
+                      static_cast<unsigned long long>(zc_sends_),
+                      static_cast<unsigned long long>(zc_copied_));
   if (ring_ok_) cancel_everything();
   if (br_) {
     loop_.buffers().set_release_hook(nullptr);
@@ -321,6 +366,15 @@ void UringBackend::stop_accept(Listener& l) {
 
 void UringBackend::add_connection(Connection& c) {
   LoopPort::reset_backend_state<ConnState>(c);
+  if (!fixed(c)) return;
+  // Runs before the connection's first operation: SQEs are issued in order, and an update
+  // completes when issued. The plain fd stays ours for setsockopt, getpeername and close.
+  const uint32_t slot = c.id().slot;
+  fixed_fd_[slot] = c.fd();
+  io_uring_sqe* s = sqe();
+  io_uring_prep_files_update(s, &fixed_fd_[slot], 1, static_cast<int>(slot));
+  io_uring_sqe_set_data64(s, tag(kOpFileUpdate, c.id().gen, slot));
+  ++st(c).pending_ops;
 }
 
 void UringBackend::connect(Connection& c, const sockaddr* addr, socklen_t len) {
@@ -328,6 +382,7 @@ void UringBackend::connect(Connection& c, const sockaddr* addr, socklen_t len) {
   // return: submit now rather than with the rest of the turn.
   io_uring_sqe* s = sqe();
   io_uring_prep_connect(s, c.fd(), addr, len);
+  name_socket(s, c);
   io_uring_sqe_set_data64(s, tag(kOpConnect, c.id().gen, c.id().slot));
   ++st(c).pending_ops;
   io_uring_submit(&ring_);
@@ -386,6 +441,7 @@ void UringBackend::arm_recv(Connection& c) {
     io_uring_prep_recv_multishot(s, c.fd(), nullptr, 0, 0);
     st(c).bits &= ~kRecvSingle;
   }
+  name_socket(s, c);
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = kBufGroup;
   io_uring_sqe_set_data64(s, tag(kOpRecv, c.id().gen, c.id().slot));
@@ -402,6 +458,7 @@ void UringBackend::stop_receive(Connection& c) {
   if (!(st(c).bits & kHupWatch) && !c.closed()) {
     io_uring_sqe* s = sqe();
     io_uring_prep_poll_add(s, c.fd(), POLLRDHUP);
+    name_socket(s, c);
     io_uring_sqe_set_data64(s, tag(kOpHupPoll, c.id().gen, c.id().slot));
     st(c).bits |= kHupWatch;
     ++st(c).pending_ops;
@@ -464,7 +521,10 @@ void UringBackend::submit_send(Connection& c) {
   // MSG_DONTWAIT a full socket answers EAGAIN at once; we then wait with a POLLOUT poll,
   // which references no buffer, and send again when it fires.
   const int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
-  if (n == 1 && loop_.queue(c).bytes() == one.iov_len) {
+  // Zero-copy: the kernel pins the pages instead of copying them, and the queue's buffers stay
+  // untouched until its notification (on_send_cqe); only large sends can repay the pinning.
+  const bool zc = features_.send_zc && loop_.queue(c).bytes() >= kZcMinBytes;
+  if (!zc && n == 1 && loop_.queue(c).bytes() == one.iov_len) {
     io_uring_prep_send(s, c.fd(), one.iov_base, one.iov_len, flags);
   } else {
     uint32_t i = alloc_send_ctx();
@@ -473,9 +533,15 @@ void UringBackend::submit_send(Connection& c) {
     memset(&ctx.msg, 0, sizeof ctx.msg);
     ctx.msg.msg_iov = ctx.iov;
     ctx.msg.msg_iovlen = static_cast<size_t>(cnt);
-    io_uring_prep_sendmsg(s, c.fd(), &ctx.msg, flags);
+    if (zc) {
+      io_uring_prep_sendmsg_zc(s, c.fd(), &ctx.msg, flags);
+      s->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+    } else {
+      io_uring_prep_sendmsg(s, c.fd(), &ctx.msg, flags);
+    }
     st(c).send_ctx = i;
   }
+  name_socket(s, c);
   io_uring_sqe_set_data64(s, tag(kOpSend, c.id().gen, c.id().slot));
   st(c).bits |= kSendInFlight;
   ++st(c).pending_ops;
@@ -499,6 +565,11 @@ void UringBackend::close(Connection& c) {
 void UringBackend::maybe_finish_close(Connection& c) {
   if (!(st(c).bits & kCloseWanted) || st(c).pending_ops > 0) return;
   st(c).bits &= ~kCloseWanted;
+  if (fixed(c)) {  // the table's reference goes too (queued before any reuse of the slot)
+    io_uring_sqe* s = sqe();
+    io_uring_prep_files_update(s, &no_file_, 1, static_cast<int>(c.id().slot));
+    io_uring_sqe_set_data64(s, tag(kOpCancel, 0, 0));
+  }
   ::close(c.fd());
   loop_.on_closed(c);
 }
@@ -609,7 +680,11 @@ void UringBackend::handle(io_uring_cqe* cqe) {
       on_recv_cqe(*c, res, flags);
       break;
     case kOpSend:
-      on_send_cqe(*c, res);
+      on_send_cqe(*c, res, flags);
+      break;
+    case kOpFileUpdate:  // failing, it leaves the slot empty: the operations after it fail too
+      --st(*c).pending_ops;
+      if (res < 0 && !c->closed()) loop_.on_io_error(*c, -res);
       break;
     case kOpConnect:
       on_connect_cqe(*c, res);
@@ -756,7 +831,15 @@ void UringBackend::deliver(Connection* c, uint32_t bid, int res) {
   if (c && count > 1 && !c->closed()) flush(*c);
 }
 
-void UringBackend::on_send_cqe(Connection& c, int res) {
+void UringBackend::on_send_cqe(Connection& c, int res, uint32_t flags) {
+  if (flags & IORING_CQE_F_NOTIF) {  // the kernel is done with the zero-copy send's buffers
+    ++zc_sends_;
+    if (static_cast<uint32_t>(res) & IORING_NOTIF_USAGE_ZC_COPIED) ++zc_copied_;
+    res = send_ctx_[st(c).send_ctx]->zc_res;
+  } else if (flags & IORING_CQE_F_MORE) {     // a zero-copy send's result; its buffers are still
+    send_ctx_[st(c).send_ctx]->zc_res = res;  // the kernel's until the notification
+    return;
+  }
   st(c).bits &= ~kSendInFlight;
   --st(c).pending_ops;
   if (st(c).send_ctx != UINT32_MAX) {
@@ -787,6 +870,7 @@ void UringBackend::on_send_cqe(Connection& c, int res) {
   if (c.closed()) return;
   io_uring_sqe* s = sqe();
   io_uring_prep_poll_add(s, c.fd(), POLLOUT);
+  name_socket(s, c);
   io_uring_sqe_set_data64(s, tag(kOpWritePoll, c.id().gen, c.id().slot));
   st(c).bits |= kWriteWait;
   ++st(c).pending_ops;

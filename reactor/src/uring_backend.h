@@ -59,6 +59,7 @@ class UringBackend final : public IoBackend {
     kOpListenPoll,  // waits for a listener to become readable while out of descriptors
     kOpWritePoll,   // waits for a connection's socket to take more bytes
     kOpHupPoll,     // notices a reset while a connection is not receiving
+    kOpFileUpdate,  // installs a connection's socket in the registered file table
   };
   enum Bits : uint16_t {
     kRecvWanted = 1 << 0,
@@ -90,14 +91,17 @@ class UringBackend final : public IoBackend {
     uint32_t send_ctx = UINT32_MAX;  // the in-flight sendmsg's context
   };
   static ConnState& st(Connection& c) { return LoopPort::backend_state<ConnState>(c); }
-  static const ConnState& st(const Connection& c) {
-    return LoopPort::backend_state<ConnState>(c);
-  }
+  static const ConnState& st(const Connection& c) { return LoopPort::backend_state<ConnState>(c); }
   struct SendCtx {
     msghdr msg;
     iovec iov[32];
     uint32_t next_free;
+    int zc_res;  // a zero-copy send's result, reported once its notification arrives
   };
+  // Sends from this many queued bytes on go zero-copy when send_zc is on.
+  static constexpr size_t kZcMinBytes = 64 * 1024;
+  // Registered file table slots at most (a connection slot beyond it uses its plain fd).
+  static constexpr uint32_t kMaxFixedFiles = 16384;
 
   explicit UringBackend(LoopPort loop);
   bool init(std::string* why);
@@ -118,7 +122,10 @@ class UringBackend final : public IoBackend {
   void on_accept_cqe(uint32_t index, int res, uint32_t flags);
   void on_recv_cqe(Connection& c, int res, uint32_t flags);
   void deliver(Connection* c, uint32_t bid, int res);
-  void on_send_cqe(Connection& c, int res);
+  void on_send_cqe(Connection& c, int res, uint32_t flags);
+  bool fixed(const Connection& c) const { return c.id().slot < fixed_slots_; }
+  void name_socket(io_uring_sqe* s, const Connection& c) const;
+  void init_fixed_files(io_uring_probe* probe, uint32_t ring_features);
   void on_connect_cqe(Connection& c, int res);
   bool unpin(Connection& c);  // false if a ring buffer is still queued
   void on_listen_poll_cqe(uint32_t index);
@@ -162,6 +169,13 @@ class UringBackend final : public IoBackend {
   uint32_t send_free_ = UINT32_MAX;
   std::vector<FdWatcher*> watchers_;
   std::vector<int> watcher_fds_;
+  // Registered file table: slot i holds connection slot i's socket. fixed_fd_[i] is what the
+  // install SQE reads (sized once: it must not move while an update is queued).
+  uint32_t fixed_slots_ = 0;
+  std::vector<int> fixed_fd_;
+  int no_file_ = -1;  // what a removal installs
+  uint64_t zc_sends_ = 0;
+  uint64_t zc_copied_ = 0;
   std::vector<uint8_t> accept_armed_;   // per listener index: an accept (or its poll) in flight
   std::vector<uint8_t> wait_readable_;  // per listener index: poll before the next accept
 };

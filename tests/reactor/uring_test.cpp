@@ -4,7 +4,12 @@
 
 #include <sys/wait.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -108,6 +113,47 @@ TEST(UringFallback, SetupRefusedAutoComesUpOnEpollAndServes) {
   }
 }
 
+// Starts reactord on io_uring (one loop, debug log) with `env`.
+rt::Reactord::StartResult start_uring(rt::Reactord& server,
+                                      std::vector<std::pair<std::string, std::string>> env) {
+  rt::Reactord::Options opts;
+  opts.args = {"--backend", "io_uring",    "--threads", "1",        "--idle-timeout",
+               "0",         "--log-level", "debug",     "--listen", "echo=127.0.0.1:0"};
+  opts.env = std::move(env);
+  opts.timeout_ms = 15000;
+  return server.start(opts);
+}
+
+#define START_URING(server, env)                                                       \
+  do {                                                                                 \
+    rt::Reactord::StartResult started_ = start_uring(server, env);                     \
+    if (started_.kind == rt::Reactord::Start::kSkip) GTEST_SKIP() << started_.message; \
+    ASSERT_EQ(started_.kind, rt::Reactord::Start::kReady) << started_.message;         \
+  } while (0)
+
+// Echoes 1 MiB and 3 MiB on one connection and checks every byte.
+void expect_bulk_echo(const rt::Reactord& server, size_t seed) {
+  std::string e;
+  rt::Fd fd = rt::connect_to(rt::loopback4(server.port("echo")), 5000, &e);
+  ASSERT_TRUE(fd) << e;
+  for (size_t size : {size_t{1} << 20, size_t{3} << 20}) {
+    std::string payload = rt::random_bytes(size, size + seed);
+    rt::ExchangeResult x = rt::exchange(fd.get(), payload, payload.size(), 30000);
+    ASSERT_TRUE(x.ok) << x.error;
+    EXPECT_EQ(x.received == payload, true) << "echo of " << size << " bytes differs";
+  }
+}
+
+// The environment that forces `feature` off, or nothing.
+std::vector<std::pair<std::string, std::string>> disabling(const char* feature, bool off) {
+  if (!off) return {};
+  return {{"REACTOR_URING_DISABLE", feature}};
+}
+
+bool has(const std::string& log, const char* text) {
+  return log.find(text) != std::string::npos;
+}
+
 // Receive bundles (Linux 6.10, bounded by the multishot limit of 6.17) carry bulk streams;
 // REACTOR_URING_DISABLE=bundle forces the one-buffer-per-completion path. Both must echo a
 // bulk stream byte for byte, and the switch must really switch.
@@ -116,31 +162,107 @@ TEST(UringFeatures, BundlesOnOrForcedOffEchoBulkByteExact) {
   for (bool forced_off : {false, true}) {
     SCOPED_TRACE(forced_off ? "REACTOR_URING_DISABLE=bundle" : "default");
     rt::Reactord server;
-    rt::Reactord::Options opts;
-    opts.args = {"--backend", "io_uring", "--threads", "1", "--log-level", "debug",
-                 "--listen", "echo=127.0.0.1:0"};
-    if (forced_off) opts.env = {{"REACTOR_URING_DISABLE", "bundle"}};
-    opts.timeout_ms = 15000;
-    rt::Reactord::StartResult started = server.start(opts);
-    if (started.kind == rt::Reactord::Start::kSkip) GTEST_SKIP() << started.message;
-    ASSERT_EQ(started.kind, rt::Reactord::Start::kReady) << started.message;
+    START_URING(server, disabling("bundle", forced_off));
     std::string log = server.child().stderr_text();
     if (forced_off) {
-      EXPECT_NE(log.find("receive bundles off (REACTOR_URING_DISABLE)"), std::string::npos) << log;
+      EXPECT_TRUE(has(log, "receive bundles off (REACTOR_URING_DISABLE)")) << log;
     } else {
-      EXPECT_NE(log.find("receive bundles o"), std::string::npos) << log;
-      EXPECT_EQ(log.find("REACTOR_URING_DISABLE"), std::string::npos) << log;
+      EXPECT_TRUE(has(log, "receive bundles o")) << log;
+      EXPECT_FALSE(has(log, "REACTOR_URING_DISABLE")) << log;
     }
-    std::string e;
-    rt::Fd fd = rt::connect_to(rt::loopback4(server.port("echo")), 5000, &e);
-    ASSERT_TRUE(fd) << e;
-    for (size_t size : {size_t{1} << 20, size_t{3} << 20}) {
-      std::string payload = rt::random_bytes(size, size + forced_off);
-      rt::ExchangeResult x = rt::exchange(fd.get(), payload, payload.size(), 30000);
-      ASSERT_TRUE(x.ok) << x.error;
-      EXPECT_EQ(x.received == payload, true) << "echo of " << size << " bytes differs";
+    expect_bulk_echo(server, forced_off);
+  }
+}
+
+// Sockets in the ring's registered file table, from /proc/PID/fdinfo of its io_uring
+// descriptors ("N: socket:[inode]" lines under UserFiles); -1 if the listing was not there
+// (the kernel prints it only when it gets the ring's lock at once).
+int registered_sockets(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fd/";
+  int total = -1;
+  for (int fd = 0; fd < 1024; ++fd) {
+    char link[64] = {};
+    if (readlink((dir + std::to_string(fd)).c_str(), link, sizeof link - 1) <= 0) continue;
+    if (std::string(link) != "anon_inode:[io_uring]") continue;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd));
+    std::string line;
+    bool in_files = false;
+    while (std::getline(in, line)) {
+      if (line.rfind("UserFiles:", 0) == 0) {
+        in_files = true;
+        total = std::max(total, 0);
+      } else if (in_files && line.find(": socket:[") != std::string::npos) {
+        ++total;
+      } else if (in_files && line.find(':') != std::string::npos && line[0] != ' ') {
+        in_files = false;
+      }
     }
   }
+  return total;
+}
+
+// Waits (up to 3 s) for the table to hold exactly `want` sockets; returns the last count seen.
+int wait_registered(pid_t pid, int want) {
+  int n = -1;
+  for (int i = 0; i < 300 && (n = registered_sockets(pid)) != want; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return n;
+}
+
+// Registered descriptors: each open connection's socket sits in the ring's file table and
+// leaves it when the connection closes, so the peer sees the close (before Linux 6.13 a
+// removal waited for every older fixed-file request, e.g. an idle connection's multishot
+// receive, and the socket stayed open). REACTOR_URING_DISABLE=fixed_files leaves it empty.
+TEST(UringFeatures, FixedFilesHoldOpenConnectionsOnly) {
+  if (!reactor::io_uring_compiled_in()) GTEST_SKIP() << "built without liburing";
+  for (bool forced_off : {false, true}) {
+    SCOPED_TRACE(forced_off ? "REACTOR_URING_DISABLE=fixed_files" : "default");
+    rt::Reactord server;
+    START_URING(server, disabling("fixed_files", forced_off));
+    std::string log = server.child().stderr_text();
+    if (forced_off) {
+      EXPECT_TRUE(has(log, "registered descriptors off (REACTOR_URING_DISABLE)")) << log;
+    } else if (!has(log, "registered descriptors on")) {
+      GTEST_SKIP() << "kernel without registered descriptors we can close (Linux 6.13)";
+    }
+    const int table = forced_off ? 0 : 1;
+    std::string e;
+    rt::Fd idle = rt::connect_to(rt::loopback4(server.port("echo")), 5000, &e);
+    ASSERT_TRUE(idle) << e;
+    rt::ExchangeResult x = rt::exchange(idle.get(), "ping", 4, 10000);
+    ASSERT_TRUE(x.ok) << x.error;
+    // Ten connections end while the idle one's multishot receive stays armed: each half-
+    // closes, and the server's close must reach it as an EOF after the echo.
+    for (int i = 0; i < 10; ++i) {
+      rt::Fd fd = rt::connect_to(rt::loopback4(server.port("echo")), 5000, &e);
+      ASSERT_TRUE(fd) << e;
+      std::string payload = rt::random_bytes(100000, i);
+      rt::ExchangeResult r = rt::exchange(fd.get(), payload, payload.size(), 10000, true, true);
+      ASSERT_TRUE(r.ok) << "connection " << i << ": " << r.error;
+      EXPECT_TRUE(r.received == payload && r.eof) << "connection " << i;
+    }
+    EXPECT_EQ(wait_registered(server.pid(), table), table);
+    idle = rt::Fd();
+    EXPECT_EQ(wait_registered(server.pid(), 0), 0);
+    expect_bulk_echo(server, 7 + forced_off);
+  }
+}
+
+// Zero-copy sends are off by default (on loopback the kernel copies anyway, and pinning the
+// pages costs: bench/README.md); REACTOR_URING_ENABLE=send_zc turns them on for sends of 64 KiB
+// and more, whose buffers stay queued until the kernel's notification.
+TEST(UringFeatures, ZeroCopySendsOnRequestEchoBulkByteExact) {
+  if (!reactor::io_uring_compiled_in()) GTEST_SKIP() << "built without liburing";
+  rt::Reactord server;
+  START_URING(
+      server,
+      (std::vector<std::pair<std::string, std::string>>{{"REACTOR_URING_ENABLE", "send_zc"}}));
+  if (!has(server.child().stderr_text(), "zero-copy sends on"))
+    GTEST_SKIP() << "kernel without SENDMSG_ZC (Linux 6.1) or bundles (6.10)";
+  expect_bulk_echo(server, 11);
+  ASSERT_TRUE(server.terminate().has_value());
+  std::string log = server.child().stderr_text();
+  EXPECT_TRUE(has(log, " zero-copy sends, ")) << log;
 }
 
 // Small messages used to lap the whole provided-buffer ring (the kernel takes entries in order),
@@ -150,8 +272,8 @@ TEST(UringRing, SmallMessagesKeepTheRingMostlyUntouched) {
   if (!reactor::io_uring_compiled_in()) GTEST_SKIP() << "built without liburing";
   rt::Reactord server;
   rt::Reactord::Options opts;
-  opts.args = {"--backend", "io_uring", "--threads", "1", "--idle-timeout", "0",
-               "--listen", "echo=127.0.0.1:0"};
+  opts.args = {"--backend",      "io_uring", "--threads", "1",
+               "--idle-timeout", "0",        "--listen",  "echo=127.0.0.1:0"};
   opts.timeout_ms = 15000;
   rt::Reactord::StartResult started = server.start(opts);
   if (started.kind == rt::Reactord::Start::kSkip) GTEST_SKIP() << started.message;
