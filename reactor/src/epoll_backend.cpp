@@ -288,7 +288,9 @@ void EpollBackend::do_read(Connection& c) {
     }
     size_t want = cap;
     ssize_t n;
-    if (bits(c) & kWide) {
+    // Under memory pressure a stream reads one buffer at a time: a wide read would take a
+    // chain's worth of the budget at once and could push its own connection over it.
+    if ((bits(c) & kWide) && !loop_.memory_pressure()) {
       n = read_wide(c, id, &want);
     } else {
       n = ::recv(c.fd(), pool.address(id), cap, 0);
