@@ -259,8 +259,10 @@ bool EpollBackend::hangup(Connection& c, uint32_t events) {
     socklen_t len = sizeof err;
     const bool asked = getsockopt(c.fd(), SOL_SOCKET, SO_ERROR, &err, &len) == 0;
     // No error: a HUP from both FINs (ours by shutdown_write, then the peer's). A protocol
-    // that paused reading itself reads what the peer sent before its FIN when it resumes.
-    if (asked && err == 0 && c.has(Connection::kUserPaused)) return true;
+    // that paused reading itself reads what the peer sent before its FIN when it resumes, and
+    // so does one that resumed while the bytes held during its pause wait for the next turn.
+    if (asked && err == 0 && (c.has(Connection::kUserPaused) || c.has(Connection::kInputHeld)))
+      return true;
     if (!asked || err == 0) err = ECONNRESET;
     loop_.on_io_error(c, err);
     return false;

@@ -472,11 +472,12 @@ void UringBackend::on_hup_poll_cqe(Connection& c, int res) {
   if (res & POLLERR) {
     if (st(c).bits & (kSendInFlight | kWriteWait)) return;  // the send will tell
     loop_.on_io_error(c, ECONNRESET);
-  } else if ((res & POLLHUP) && !c.has(Connection::kUserPaused) && !c.has(Connection::kPaused)) {
+  } else if ((res & POLLHUP) && !c.has(Connection::kUserPaused) && !c.has(Connection::kPaused) &&
+             !c.has(Connection::kInputHeld)) {
     // Both directions shut (our FIN and the peer's): an end. Not for a connection paused by
-    // its protocol or by the loop (memory) after a half-close: what the peer sent before its
-    // FIN is still unread; it is read on resuming (the loop resumes at once if nothing is
-    // queued).
+    // its protocol or by the loop (memory) after a half-close, nor for one whose bytes held
+    // during such a pause wait for the next turn: what the peer sent before its FIN is still
+    // unread; it is read on resuming (the loop resumes at once if nothing is queued).
     loop_.on_peer_eof(c);
   } else if (res & (POLLRDHUP | POLLHUP)) {
     loop_.on_peer_fin_while_paused(c);
