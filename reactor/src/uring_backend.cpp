@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -366,6 +367,14 @@ void UringBackend::stop_accept(Listener& l) {
 
 void UringBackend::add_connection(Connection& c) {
   LoopPort::reset_backend_state<ConnState>(c);
+  if (features_.send_zc) {
+    // The kernel pins pages for TCP and UDP only; other families refuse zero-copy sends.
+    sockaddr_storage sa{};
+    socklen_t len = sizeof sa;
+    if (getsockname(c.fd(), reinterpret_cast<sockaddr*>(&sa), &len) != 0 ||
+        (sa.ss_family != AF_INET && sa.ss_family != AF_INET6))
+      st(c).bits |= kNoZeroCopy;
+  }
   if (!fixed(c)) return;
   // Runs before the connection's first operation: SQEs are issued in order, and an update
   // completes when issued. The plain fd stays ours for setsockopt, getpeername and close.
@@ -524,7 +533,8 @@ void UringBackend::submit_send(Connection& c) {
   const int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
   // Zero-copy: the kernel pins the pages instead of copying them, and the queue's buffers stay
   // untouched until its notification (on_send_cqe); only large sends can repay the pinning.
-  const bool zc = features_.send_zc && loop_.queue(c).bytes() >= kZcMinBytes;
+  const bool zc =
+      features_.send_zc && !(st(c).bits & kNoZeroCopy) && loop_.queue(c).bytes() >= kZcMinBytes;
   if (!zc && n == 1 && loop_.queue(c).bytes() == one.iov_len) {
     io_uring_prep_send(s, c.fd(), one.iov_base, one.iov_len, flags);
   } else {

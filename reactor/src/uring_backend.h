@@ -75,6 +75,7 @@ class UringBackend final : public IoBackend {
     kHupWatch = 1 << 10,     // a poll for ERR/HUP is armed while receiving is stopped
     kBulk = 1 << 11,         // the last receive filled a buffer: receive bundles
     kRecvBundle = 1 << 12,   // the armed recv is a limited multishot bundle
+    kNoZeroCopy = 1 << 13,   // not an inet socket: SEND_ZC answers EOPNOTSUPP there
   };
   // Ring buffers' worth of bytes one bundle arm may take before it ends and is re-armed.
   static constexpr uint32_t kBundleBuffers = 16;

@@ -265,6 +265,35 @@ TEST(UringFeatures, ZeroCopySendsOnRequestEchoBulkByteExact) {
   EXPECT_TRUE(has(log, " zero-copy sends, ")) << log;
 }
 
+// Zero-copy sends exist for TCP and UDP only: on a unix socket the kernel answers EOPNOTSUPP,
+// and the connection was dropped on its first send of 64 KiB or more.
+TEST(UringFeatures, ZeroCopySendsSkipUnixSockets) {
+  if (!reactor::io_uring_compiled_in()) GTEST_SKIP() << "built without liburing";
+  rt::TempDir dir;
+  const std::string path = dir.path() + "/echo.sock";
+  rt::Reactord server;
+  rt::Reactord::Options opts;
+  opts.args = {"--backend", "io_uring",         "--threads", "1",        "--idle-timeout",
+               "0",         "--log-level",      "debug",     "--listen", "echo=127.0.0.1:0",
+               "--listen",  "echo=unix:" + path};
+  opts.env = {{"REACTOR_URING_ENABLE", "send_zc"}};
+  opts.timeout_ms = 15000;
+  rt::Reactord::StartResult started = server.start(opts);
+  if (started.kind == rt::Reactord::Start::kSkip) GTEST_SKIP() << started.message;
+  ASSERT_EQ(started.kind, rt::Reactord::Start::kReady) << started.message;
+  if (!has(server.child().stderr_text(), "zero-copy sends on"))
+    GTEST_SKIP() << "kernel without SENDMSG_ZC (Linux 6.1) or bundles (6.10)";
+  reactor::SocketAddress addr;
+  std::string e;
+  ASSERT_TRUE(reactor::SocketAddress::parse("unix:" + path, &addr, &e)) << e;
+  rt::Fd fd = rt::connect_to(addr, 5000, &e);
+  ASSERT_TRUE(fd) << e;
+  const std::string payload = rt::random_bytes(1 << 20, 21);
+  rt::ExchangeResult x = rt::exchange(fd.get(), payload, payload.size(), 30000);
+  ASSERT_TRUE(x.ok) << x.error;
+  EXPECT_TRUE(x.received == payload) << "echo over the unix socket differs";
+}
+
 // Small messages used to lap the whole provided-buffer ring (the kernel takes entries in order),
 // leaving the first page of each of its 1,024 buffers resident: 4 MiB after a few thousand
 // messages, whatever the number of connections. Only a few warm buffers are published now.
