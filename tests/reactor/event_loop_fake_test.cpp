@@ -78,6 +78,13 @@ class FakeLoop : public testing::Test {
       c.pause_reading();
     };
   }
+  // The protocol pauses reading in its first on_data; the peer connects and sends "one".
+  void start_paused_peer(Connection** conn, int* fd) {
+    make_loop();
+    pause_in_on_data(conn);
+    net.step([this, fd] { *fd = net.accept(); });
+    net.step([this, fd] { net.send(*fd, "one"); });
+  }
   reactor::LoopConfig config;
   FakeNet net;
   Recorder handler;
@@ -386,12 +393,9 @@ TEST_F(FakeLoop, AClosedConnectionsIdGoesStaleWhenItsSlotIsReused) {
 }
 
 TEST_F(FakeLoop, PauseReadingHoldsBytesInTheKernelUntilResumed) {
-  make_loop();
   Connection* conn = nullptr;
-  pause_in_on_data(&conn);
   int fd = -1;
-  net.step([&] { fd = net.accept(); });
-  net.step([&] { net.send(fd, "one"); });
+  start_paused_peer(&conn, &fd);
   net.step([&] {
     EXPECT_TRUE(conn->reading_paused());
     EXPECT_FALSE(net.sock(fd).receiving);
@@ -562,12 +566,9 @@ TEST_F(FakeLoop, OnWritableSkipsAConnectionThatIsClosing) {
 // io_uring's multishot receive can complete after pause_reading() (the cancel is still on
 // its way): the loop holds those bytes, and the EOF behind them, until resume_reading().
 TEST_F(FakeLoop, BytesReceivedAfterPauseWaitInTheLoopUntilResume) {
-  make_loop();
   Connection* conn = nullptr;
-  pause_in_on_data(&conn);
   int fd = -1;
-  net.step([&] { fd = net.accept(); });
-  net.step([&] { net.send(fd, "one"); });
+  start_paused_peer(&conn, &fd);
   net.step([&] {
     ASSERT_TRUE(conn->reading_paused());
     net.receive_in_flight(fd, "two");
@@ -632,12 +633,9 @@ TEST_F(FakeLoop, HeldBytesStopAgainWhenTheProtocolPausesDuringTheirDelivery) {
 }
 
 TEST_F(FakeLoop, CloseWhilePausedDropsTheHeldBytesAndKeepsTheHeldEof) {
-  make_loop();
   Connection* conn = nullptr;
-  pause_in_on_data(&conn);
   int fd = -1;
-  net.step([&] { fd = net.accept(); });
-  net.step([&] { net.send(fd, "one"); });
+  start_paused_peer(&conn, &fd);
   net.step([&] {
     net.receive_in_flight(fd, "two");
     net.eof_in_flight(fd);
