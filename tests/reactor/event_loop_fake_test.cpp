@@ -78,6 +78,17 @@ class FakeLoop : public testing::Test {
       c.pause_reading();
     };
   }
+  // A peer whose window is shut connects, then sends "req" and its FIN at once.
+  void shut_window_peer_sends_request_and_fin(int* fd) {
+    net.step([this, fd] {
+      *fd = net.accept();
+      net.set_window(*fd, 0);
+    });
+    net.step([this, fd] {
+      net.send(*fd, "req");
+      net.fin(*fd);
+    });
+  }
   // The protocol pauses reading in its first on_data; the peer connects and sends "one".
   void start_paused_peer(Connection** conn, int* fd) {
     make_loop();
@@ -518,14 +529,7 @@ TEST_F(FakeLoop, OnWritableReachesAHalfClosedConnectionWhoseQueueDrains) {
   handler.data_fn = [](Connection&, const std::string&) {};
   handler.peer_closed_fn = [&](Connection& c) { c.send(reply); };  // not paced: peer is done
   int fd = -1;
-  net.step([&] {
-    fd = net.accept();
-    net.set_window(fd, 0);
-  });
-  net.step([&] {
-    net.send(fd, "req");
-    net.fin(fd);
-  });
+  shut_window_peer_sends_request_and_fin(&fd);
   net.step([&] {
     EXPECT_EQ(handler.count("writable"), 0u);
     net.set_window(fd, SIZE_MAX);
@@ -547,14 +551,7 @@ TEST_F(FakeLoop, OnWritableSkipsAConnectionThatIsClosing) {
     c.close();      // ... but the connection is closing: no callback but on_close
   };
   int fd = -1;
-  net.step([&] {
-    fd = net.accept();
-    net.set_window(fd, 0);
-  });
-  net.step([&] {
-    net.send(fd, "req");
-    net.fin(fd);
-  });
+  shut_window_peer_sends_request_and_fin(&fd);
   net.step([&] { net.set_window(fd, SIZE_MAX); });
   net.wait(0);
   net.run(*loop);
